@@ -1,0 +1,151 @@
+"""The one place policy input is validated and normalized.
+
+The model, the admin forms and the API serializers all call these, so every face shows the same
+message, and every message says what to write instead. The parsing itself lives in the engine
+(``parse_origin_entry``, ``parse_path_pattern``) so what is accepted here is exactly what compiles.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from .engine import NORMALIZED_METHODS, OriginError, PatternError, is_token, parse_origin_entry, parse_path_pattern
+
+STAR_WITH_CREDENTIALS = (
+    "'*' cannot be used with credentials: every web page could then read your users' data with their "
+    "cookies. List the origins that need credentials instead, such as https://app.example.com."
+)
+
+
+def _require_list(value: Any, example: str) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError(f"Write a list of strings, such as [{example}].", code="not_a_list")
+    for item in value:
+        if not isinstance(item, str):
+            raise ValidationError(f"{item!r} is not a string; write a list of strings, such as [{example}].", code="not_a_string")
+    return list(value)
+
+
+def validate_path_pattern(value: Any) -> None:
+    try:
+        parse_path_pattern(value)
+    except PatternError as exc:
+        raise ValidationError(str(exc), code="path_pattern") from None
+
+
+def validate_origins(value: Any) -> None:
+    entries = _require_list(value, '"https://app.example.com"')
+    errors = []
+    kinds = []
+    for entry in entries:
+        try:
+            kinds.append(parse_origin_entry(entry).kind)
+        except OriginError as exc:
+            errors.append(ValidationError(str(exc), code="origin"))
+    if "any" in kinds and len(kinds) > 1:
+        errors.append(
+            ValidationError(
+                "'*' already allows every origin; remove the other entries, or remove '*' to allow only those listed.",
+                code="star_not_alone",
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_origin_regexes(value: Any) -> None:
+    regexes = _require_list(value, r'"^https://[a-z0-9-]+\\.example\\.com$"')
+    errors = []
+    for regex in regexes:
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            errors.append(
+                ValidationError(
+                    f"{regex!r} is not a valid regular expression ({exc}); fix it, or use a subdomain wildcard "
+                    "such as https://*.example.com in allowed origins.",
+                    code="regex",
+                )
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _validate_tokens(value: Any, what: str, example: str) -> None:
+    items = _require_list(value, example)
+    errors = []
+    for item in items:
+        text = item.strip()
+        if text == "*":
+            continue
+        if not is_token(text):
+            errors.append(
+                ValidationError(
+                    f"{item!r} is not a valid {what}: use letters, digits and -, without spaces, commas or colons "
+                    f"(one {what} per entry, such as {example}), or '*' for any.",
+                    code="token",
+                )
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_methods(value: Any) -> None:
+    _validate_tokens(value, "method", '"PUT"')
+
+
+def validate_header_names(value: Any) -> None:
+    _validate_tokens(value, "header name", '"X-Requested-With"')
+
+
+def _dedupe(items: Iterable[str], key: Any = None) -> list[str]:
+    seen: set[str] = set()
+    result = []
+    for item in items:
+        k = key(item) if key else item
+        if k not in seen:
+            seen.add(k)
+            result.append(item)
+    return result
+
+
+def normalize_origins(value: list[str]) -> list[str]:
+    """Lower-case scheme and host, drop default ports and duplicates; leave invalid entries as typed."""
+    normalized = []
+    for entry in value:
+        try:
+            normalized.append(parse_origin_entry(entry).value)
+        except (OriginError, TypeError):
+            normalized.append(entry)
+    return _dedupe(normalized)
+
+
+def normalize_methods(value: list[str]) -> list[str]:
+    """Fetch upper-cases DELETE, GET, HEAD, OPTIONS, POST and PUT before sending; other methods stay as typed."""
+    result = []
+    for method in value:
+        text = method.strip() if isinstance(method, str) else method
+        if isinstance(text, str) and text.upper() in NORMALIZED_METHODS:
+            text = text.upper()
+        result.append(text)
+    return _dedupe(result)
+
+
+def normalize_header_names(value: list[str]) -> list[str]:
+    """Header names compare case-insensitively: keep the first spelling of each."""
+    stripped = [item.strip() if isinstance(item, str) else item for item in value]
+    return _dedupe(stripped, key=lambda item: item.lower() if isinstance(item, str) else item)
+
+
+def normalize_strings(value: list[str]) -> list[str]:
+    return _dedupe(item.strip() if isinstance(item, str) else item for item in value)
+
+
+def validate_policy(*, allowed_origins: list[str], allow_credentials: bool) -> None:
+    """Rules across fields; raises a ValidationError keyed by field name."""
+    if allow_credentials and isinstance(allowed_origins, list) and "*" in [o.strip() for o in allowed_origins if isinstance(o, str)]:
+        raise ValidationError({"allowed_origins": ValidationError(STAR_WITH_CREDENTIALS, code="star_with_credentials")})
