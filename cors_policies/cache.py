@@ -9,6 +9,7 @@ and rebuilds only when the number moved. Any failure keeps the last snapshot: CO
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -96,10 +97,8 @@ def publish_version(using: str | None = None) -> None:
         # Other processes fall back to the database's version when the cache does not answer, and the
         # cached number expires within VERSION_TIMEOUT: nothing is lost, only slower.
         logger.warning("cors_policies: could not publish the policy version to the cache", exc_info=True)
-        try:
+        with contextlib.suppress(Exception):  # the cache is down: the warning above says so
             cache.delete(version_key())
-        except Exception:  # noqa: S110  (the cache is down: the warning above says so)
-            pass
 
 
 def read_shared_version() -> int:
@@ -115,10 +114,8 @@ def read_shared_version() -> int:
             return int(value)
     version = read_db_version()
     if cache is not None:
-        try:
+        with contextlib.suppress(Exception):  # reading worked; caching the number is only an optimization
             cache.add(version_key(), version, timeout=conf.VERSION_TIMEOUT)
-        except Exception:  # noqa: S110  (reading worked; caching the number is only an optimization)
-            pass
     return version
 
 

@@ -20,8 +20,8 @@ __all__ = [
     "SAFELISTED_METHODS",
     "Decision",
     "OriginEntry",
-    "PatternError",
     "OriginError",
+    "PatternError",
     "PolicySet",
     "PolicySpec",
     "Refusal",
@@ -127,13 +127,17 @@ def parse_origin_entry(raw: str) -> OriginEntry:
         raise OriginError(f"{raw!r} is not text; write an origin such as https://app.example.com.")
     text = raw.strip()
     if text == "":
-        raise OriginError("An empty origin matches nothing; remove the line or write an origin such as https://app.example.com.")
+        raise OriginError(
+            "An empty origin matches nothing; remove the line or write an origin such as https://app.example.com."
+        )
     if text == "*":
         return OriginEntry("any", "*")
     if text.lower() == "null":
         return OriginEntry("null", "null")
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-        raise OriginError(f"{raw!r} contains spaces or control characters; write one origin per entry, such as https://app.example.com.")
+        raise OriginError(
+            f"{raw!r} contains spaces or control characters; write one origin per entry, such as https://app.example.com."
+        )
     if "://" not in text:
         raise OriginError(
             f"{raw!r} has no scheme; write the full origin, such as https://{text.lstrip('*.') or 'app.example.com'}."
@@ -228,7 +232,9 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
-            raise PatternError(f"{pattern!r} is not a valid regular expression ({exc}); fix it, or use a glob such as /api/**.") from None
+            raise PatternError(
+                f"{pattern!r} is not a valid regular expression ({exc}); fix it, or use a glob such as /api/**."
+            ) from None
         return ParsedPattern(KIND_REGEX, pattern, (), 0, False, compiled)
     if not pattern.startswith("/"):
         raise PatternError(
@@ -236,7 +242,10 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
             "or with '^' (a regular expression)."
         )
     if any(ch.isspace() or ord(ch) < 0x20 for ch in pattern):
-        raise PatternError(f"{pattern!r} contains spaces or control characters; percent-encoding is decoded before matching, so write the decoded path.")
+        raise PatternError(
+            f"{pattern!r} contains spaces or control characters; paths are matched after percent-decoding, "
+            "so write the decoded path."
+        )
     segments = pattern[1:].split("/")
     if "*" not in pattern:
         return ParsedPattern(KIND_LITERAL, pattern, tuple(segments), len(segments), False, None)
@@ -340,12 +349,15 @@ class Decision:
 
 
 _VARY_ORIGIN: Final = ("Origin",)
-_NO_ORIGIN: Final = (Refusal("no_origin", "the request has no Origin header, so it is not a cross-origin browser request"),)
+_NO_ORIGIN: Final = (
+    Refusal("no_origin", "the request has no Origin header, so it is not a cross-origin browser request"),
+)
 
 
 def is_preflight(method: str, origin: str | None, request_method: str | None) -> bool:
     """A CORS preflight: OPTIONS with both Origin and Access-Control-Request-Method."""
     return method == "OPTIONS" and origin is not None and request_method is not None
+
 
 _VARY_ECHO: Final = ("Access-Control-Request-Method", "Access-Control-Request-Headers")
 _VARY_PREFLIGHT_ECHO: Final = ("Origin", *_VARY_ECHO)
@@ -355,26 +367,26 @@ class CompiledPolicy:
     """A policy with everything a request needs prepared: sets, suffixes, regexes, header strings."""
 
     __slots__ = (
-        "id",
-        "name",
-        "spec",
-        "pattern",
-        "sort_key",
-        "any_origin",
-        "exact_origins",
-        "wildcards",
-        "origin_regexes",
-        "any_method",
-        "methods",
-        "methods_header",
+        "actual_headers",
         "any_header",
+        "any_method",
+        "any_origin",
+        "credentials",
+        "exact_origins",
         "headers",
         "headers_header",
-        "credentials",
-        "private_network",
-        "actual_headers",
+        "id",
+        "methods",
+        "methods_header",
+        "name",
+        "origin_regexes",
+        "pattern",
         "preflight_tail",
+        "private_network",
+        "sort_key",
+        "spec",
         "vary",
+        "wildcards",
     )
 
     def __init__(self, spec: PolicySpec) -> None:
@@ -487,7 +499,7 @@ def _printable(value: str, limit: int = 120) -> str:
 class PolicySet:
     """An immutable, indexed set of compiled policies: build once per snapshot, evaluate per request."""
 
-    __slots__ = ("policies", "version", "errors", "_literal", "_trie", "_regexes")
+    __slots__ = ("_literal", "_regexes", "_trie", "errors", "policies", "version")
 
     def __init__(self, policies: Iterable[CompiledPolicy], version: Any = None, errors: Sequence[str] = ()) -> None:
         self.policies: tuple[CompiledPolicy, ...] = tuple(sorted(policies, key=lambda p: p.sort_key))
@@ -580,7 +592,12 @@ class PolicySet:
         """
         policy = self.match(path)
         if policy is None:
-            decision = Decision(None, is_preflight(method, origin, request_method), False, refusals=(Refusal("no_policy", f"no policy covers {_printable(path)}"),))
+            decision = Decision(
+                None,
+                is_preflight(method, origin, request_method),
+                False,
+                refusals=(Refusal("no_policy", f"no policy covers {_printable(path)}"),),
+            )
             if explain:
                 decision.explanation.append(f"No enabled policy's path pattern matches {_printable(path)}.")
             return decision
@@ -607,11 +624,13 @@ class PolicySet:
         private_network: bool = False,
     ) -> Decision:
         """The verdict of ``policy`` (the one :meth:`match` found) for one request."""
-        if is_preflight(method, origin, request_method):
+        if method == "OPTIONS" and origin is not None and request_method is not None:  # is_preflight, narrowed
             return self._preflight(policy, origin, request_method, request_headers, private_network)
         return self._actual(policy, origin, method)
 
     def _actual(self, policy: CompiledPolicy, origin: str | None, method: str) -> Decision:
+        # On the real request a browser checks only the origin (and credentials): the method and
+        # headers were vetted by the preflight, so they do not change this answer.
         if policy.any_origin:
             # A constant answer: every response of the path says "*", so no Vary is needed.
             return Decision(policy, False, True, (("Access-Control-Allow-Origin", "*"), *policy.actual_headers))
@@ -619,9 +638,9 @@ class PolicySet:
             return Decision(policy, False, False, vary=policy.vary, refusals=_NO_ORIGIN)
         if not policy.allows_origin(origin):
             return Decision(policy, False, False, vary=policy.vary, refusals=(self._origin_refusal(policy, origin),))
-        if method not in SAFELISTED_METHODS and not policy.any_method and method not in policy.methods:
-            return Decision(policy, False, False, vary=policy.vary, refusals=(self._method_refusal(policy, method),))
-        return Decision(policy, False, True, (("Access-Control-Allow-Origin", origin), *policy.actual_headers), policy.vary)
+        return Decision(
+            policy, False, True, (("Access-Control-Allow-Origin", origin), *policy.actual_headers), policy.vary
+        )
 
     def _preflight(
         self,
@@ -642,7 +661,12 @@ class PolicySet:
 
         echo = False
         if not is_token(request_method):
-            refusals.append(Refusal("method_malformed", f"Access-Control-Request-Method '{_printable(request_method)}' is not a valid method token"))
+            refusals.append(
+                Refusal(
+                    "method_malformed",
+                    f"Access-Control-Request-Method '{_printable(request_method)}' is not a valid method token",
+                )
+            )
             methods_value = ""
         elif policy.any_method:
             # With credentials a browser reads "*" literally, so name the method instead.
@@ -664,7 +688,11 @@ class PolicySet:
                 names = None
         headers_value = ""
         if names is None:
-            refusals.append(Refusal("headers_malformed", "Access-Control-Request-Headers is not a comma-separated list of header names"))
+            refusals.append(
+                Refusal(
+                    "headers_malformed", "Access-Control-Request-Headers is not a comma-separated list of header names"
+                )
+            )
         else:
             refused = []
             for name in names:
@@ -684,7 +712,13 @@ class PolicySet:
                 headers_value = policy.headers_header
 
         if private_network and not policy.private_network:
-            refusals.append(Refusal("private_network", f"policy {policy.name!r} does not allow private network access (Access-Control-Request-Private-Network)"))
+            refusals.append(
+                Refusal(
+                    "private_network",
+                    f"policy {policy.name!r} does not allow private network access "
+                    "(Access-Control-Request-Private-Network)",
+                )
+            )
 
         if refusals:
             return Decision(policy, True, False, vary=policy.vary, refusals=tuple(refusals))
@@ -696,7 +730,7 @@ class PolicySet:
         headers.extend(policy.preflight_tail)
         if private_network:
             headers.append(("Access-Control-Allow-Private-Network", "true"))
-        vary = policy.vary
+        vary: tuple[str, ...] = policy.vary
         if echo:
             vary = _VARY_ECHO if policy.any_origin else _VARY_PREFLIGHT_ECHO
         return Decision(policy, True, True, tuple(headers), vary)
@@ -708,10 +742,13 @@ class PolicySet:
         if parse_request_origin(origin) is None and origin != "null":
             return Refusal(
                 "origin_malformed",
-                f"origin '{_printable(origin)}' is not a serialized origin (scheme://host[:port], lower case, no default port), so it never matches",
+                f"origin '{_printable(origin)}' is not a serialized origin "
+                "(scheme://host[:port], lower case, no default port), so it never matches",
             )
         allowed = policy.describe_origins() or "no origins"
-        return Refusal("origin", f"origin {_printable(origin)} is not allowed by policy {policy.name!r} (it allows {allowed})")
+        return Refusal(
+            "origin", f"origin {_printable(origin)} is not allowed by policy {policy.name!r} (it allows {allowed})"
+        )
 
     @staticmethod
     def _method_refusal(policy: CompiledPolicy, method: str) -> Refusal:
@@ -728,11 +765,16 @@ class PolicySet:
         if "authorization" in refused and policy.any_header:
             note = " ('*' never covers Authorization: list it explicitly)"
         plural = "s" if len(refused) > 1 else ""
-        return Refusal("headers", f"request header{plural} {', '.join(refused)} not in the allowed headers {listed}{note}")
+        return Refusal(
+            "headers", f"request header{plural} {', '.join(refused)} not in the allowed headers {listed}{note}"
+        )
 
     def explain_match(self, path: str, winner: CompiledPolicy) -> list[str]:
         """Human-readable account of why ``winner`` applies to ``path`` rather than the others."""
-        lines = [f"Policy {winner.name!r} applies: its {KIND_NAMES[winner.pattern.kind]} {winner.pattern.source!r} matches {_printable(path)} (priority {winner.spec.priority})."]
+        lines = [
+            f"Policy {winner.name!r} applies: its {KIND_NAMES[winner.pattern.kind]} {winner.pattern.source!r} "
+            f"matches {_printable(path)} (priority {winner.spec.priority})."
+        ]
         for other in self.candidates(path):
             if other is winner:
                 continue

@@ -27,13 +27,13 @@ class CorsPolicyQuerySet(models.QuerySet["CorsPolicy"]):
             bump_version(self.db)
         return count
 
-    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[CorsPolicy]:
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[CorsPolicy]:  # type: ignore[override]
         from .cache import bump_version
 
         objs = list(objs)
         for obj in objs:
             obj.normalize()
-        created = super().bulk_create(objs, *args, **kwargs)
+        created: list[CorsPolicy] = super().bulk_create(objs, *args, **kwargs)  # type: ignore[assignment]
         if created:
             bump_version(self.db)
         return created
@@ -116,9 +116,12 @@ class CorsPolicy(models.Model):
         null=True,
         blank=True,
         validators=[
-            MinValueValidator(0, message=_("Max age is a number of seconds, 0 or more; leave it empty to send no header.")),
+            MinValueValidator(
+                0, message=_("Max age is a number of seconds, 0 or more; leave it empty to send no header.")
+            ),
             MaxValueValidator(
-                2_147_483_647, message=_("Max age is too large; browsers cap it anyway (Chromium at 7200, Firefox at 86400).")
+                2_147_483_647,
+                message=_("Max age is too large; browsers cap it anyway (Chromium at 7200, Firefox at 86400)."),
             ),
         ],
         help_text=_("Seconds a browser may cache the preflight answer; empty sends no header (browsers use 5 s)."),
@@ -126,7 +129,9 @@ class CorsPolicy(models.Model):
     allow_private_network = models.BooleanField(
         _("allow private network"),
         default=False,
-        help_text=_("Answer Access-Control-Request-Private-Network: true with Access-Control-Allow-Private-Network: true."),
+        help_text=_(
+            "Answer Access-Control-Request-Private-Network: true with Access-Control-Allow-Private-Network: true."
+        ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -140,6 +145,10 @@ class CorsPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.path_pattern})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.normalize()
+        super().save(*args, **kwargs)
 
     def normalize(self) -> None:
         """Store what browsers send: lower-case origins without default ports, upper-case standard methods."""
@@ -159,10 +168,6 @@ class CorsPolicy(models.Model):
     def clean(self) -> None:
         self.normalize()
         validators.validate_policy(allowed_origins=self.allowed_origins, allow_credentials=self.allow_credentials)
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.normalize()
-        super().save(*args, **kwargs)
 
 
 class PolicySetVersion(models.Model):

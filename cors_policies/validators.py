@@ -26,7 +26,9 @@ def _require_list(value: Any, example: str) -> list[Any]:
         raise ValidationError(f"Write a list of strings, such as [{example}].", code="not_a_list")
     for item in value:
         if not isinstance(item, str):
-            raise ValidationError(f"{item!r} is not a string; write a list of strings, such as [{example}].", code="not_a_string")
+            raise ValidationError(
+                f"{item!r} is not a string; write a list of strings, such as [{example}].", code="not_a_string"
+            )
     return list(value)
 
 
@@ -147,5 +149,9 @@ def normalize_strings(value: list[str]) -> list[str]:
 
 def validate_policy(*, allowed_origins: list[str], allow_credentials: bool) -> None:
     """Rules across fields; raises a ValidationError keyed by field name."""
-    if allow_credentials and isinstance(allowed_origins, list) and "*" in [o.strip() for o in allowed_origins if isinstance(o, str)]:
+    if (
+        allow_credentials
+        and isinstance(allowed_origins, list)
+        and "*" in [o.strip() for o in allowed_origins if isinstance(o, str)]
+    ):
         raise ValidationError({"allowed_origins": ValidationError(STAR_WITH_CREDENTIALS, code="star_with_credentials")})

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+
+from cors_policies.cache import snapshot
+from cors_policies.models import CorsPolicy
+from tests import urls
+from tests.factories import CorsPolicyFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state() -> Iterator[None]:
+    """Each test starts with no snapshot, empty caches and no recorded view calls."""
+    snapshot.reset()
+    for cache in caches.all():
+        cache.clear()
+    urls.calls.clear()
+    yield
+    snapshot.reset()
+
+
+@pytest.fixture
+def make_policy(db: None, django_capture_on_commit_callbacks: Any) -> Callable[..., CorsPolicy]:
+    """Create a policy and run its on-commit hooks, as a committed write in production would."""
+
+    def make(**fields: Any) -> CorsPolicy:
+        with django_capture_on_commit_callbacks(execute=True):
+            return CorsPolicyFactory(**fields)
+
+    return make
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks: Any) -> Callable[[], Any]:
+    """``with committed(): ...`` runs the block's on-commit hooks at its end."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Control the snapshot's clock, so refresh intervals are tested without sleeping."""
+    fake = FakeClock()
+    monkeypatch.setattr("cors_policies.cache.time", fake)
+    return fake
