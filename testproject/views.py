@@ -1,0 +1,95 @@
+"""Plain Django views that the demo policies apply to: a public API, a credentialed profile, a health check."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+ITEMS: list[dict[str, Any]] = [
+    {"id": 1, "name": "Teapot", "price": "18.00"},
+    {"id": 2, "name": "Cup", "price": "4.50"},
+    {"id": 3, "name": "Saucer", "price": "3.00"},
+]
+
+
+def _find_item(item_id: int) -> dict[str, Any] | None:
+    return next((item for item in ITEMS if item["id"] == item_id), None)
+
+
+def _json_body(request: HttpRequest) -> tuple[dict[str, Any] | None, JsonResponse | None]:
+    """The request's JSON object, or a 400 response saying why it could not be read."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (UnicodeDecodeError, ValueError):
+        return None, JsonResponse({"error": "The body is not valid JSON."}, status=400)
+    if not isinstance(body, dict):
+        return None, JsonResponse({"error": "The body must be a JSON object."}, status=400)
+    return body, None
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    links = [
+        ("Admin (demo login admin / admin)", reverse("admin:index")),
+        ("GET /api/public/items/", reverse("item-list")),
+        ("GET|PUT|PATCH|DELETE /api/public/items/1/", reverse("item-detail", args=[1])),
+        ("GET /api/profile/ (session login)", reverse("profile")),
+        ("GET /health", reverse("health")),
+    ]
+    items = format_html_join("\n", '<li><a href="{}">{}</a></li>', ((url, label) for label, url in links))
+    page = format_html(
+        "<!doctype html><html><head><meta charset='utf-8'><title>cors-policies demo</title></head>"
+        "<body><h1>cors-policies demo</h1><p>CORS policies for these endpoints are edited live in the admin."
+        "</p><ul>{}</ul></body></html>",
+        items,
+    )
+    return HttpResponse(page)
+
+
+@require_GET
+def item_list(request: HttpRequest) -> JsonResponse:
+    response = JsonResponse(ITEMS, safe=False)
+    response["X-Total-Count"] = str(len(ITEMS))
+    return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "PUT", "PATCH", "DELETE"])
+def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = _find_item(item_id)
+    if item is None:
+        return JsonResponse({"error": f"No item {item_id}."}, status=404)
+    if request.method == "GET":
+        return JsonResponse(item)
+    if request.method == "DELETE":
+        # The demo's data is fixed: say what would have been deleted, keep it for the next visitor.
+        return JsonResponse({"deleted": item_id})
+    body, error = _json_body(request)
+    if error is not None:
+        return error
+    return JsonResponse({"id": item_id, "method": request.method, "received": body})
+
+
+@require_GET
+def profile(request: HttpRequest) -> JsonResponse:
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse({"error": "Not logged in."}, status=401)
+    return JsonResponse(
+        {
+            "username": user.get_username(),
+            "email": getattr(user, "email", ""),
+            "is_staff": bool(getattr(user, "is_staff", False)),
+        }
+    )
+
+
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
