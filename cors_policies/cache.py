@@ -28,21 +28,6 @@ from .engine import PolicySet, PolicySpec
 
 logger = logging.getLogger("cors_policies")
 
-SPEC_FIELDS = (
-    "id",
-    "name",
-    "path_pattern",
-    "priority",
-    "allowed_origins",
-    "allowed_origin_regexes",
-    "allowed_methods",
-    "allowed_headers",
-    "expose_headers",
-    "allow_credentials",
-    "max_age",
-    "allow_private_network",
-)
-
 
 def version_key() -> str:
     return f"{conf.CACHE_KEY_PREFIX}:version"
@@ -121,7 +106,7 @@ def read_shared_version() -> int:
 
 def load_policy_set(version: Any = None) -> PolicySet:
     """The one place that reads policies for serving: enabled rows, compiled once."""
-    from .models import CorsPolicy
+    from .models import SPEC_FIELDS, CorsPolicy
 
     rows = CorsPolicy.objects.filter(enabled=True).order_by().values(*SPEC_FIELDS)
     policy_set = PolicySet.build((PolicySpec(**row) for row in rows), version=version)

@@ -613,6 +613,31 @@ class PolicySet:
             decision.explanation.extend(self.explain_match(path, policy))
         return decision
 
+    def simulate(
+        self,
+        *,
+        origin: str | None,
+        method: str,
+        path: str,
+        request_headers: Sequence[str] = (),
+        preflight: bool = False,
+        private_network: bool = False,
+    ) -> Decision:
+        """What the middleware would answer a browser, with the explanation: for the admin tester, the
+        API's evaluate endpoint and ``cors_explain``. ``method`` is the method the page wants to use;
+        ``preflight=True`` asks about the preflight the browser sends for it."""
+        if preflight:
+            return self.evaluate(
+                origin=origin if origin is not None else "",
+                method="OPTIONS",
+                path=path,
+                request_method=method,
+                request_headers=list(request_headers),
+                private_network=private_network,
+                explain=True,
+            )
+        return self.evaluate(origin=origin, method=method, path=path, explain=True)
+
     def decide(
         self,
         policy: CompiledPolicy,

@@ -14,6 +14,23 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from . import validators
+from .engine import PolicySpec
+
+#: The fields the engine needs, in PolicySpec's order (the snapshot loader reads exactly these).
+SPEC_FIELDS = (
+    "id",
+    "name",
+    "path_pattern",
+    "priority",
+    "allowed_origins",
+    "allowed_origin_regexes",
+    "allowed_methods",
+    "allowed_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "allow_private_network",
+)
 
 
 class CorsPolicyQuerySet(models.QuerySet["CorsPolicy"]):
@@ -149,6 +166,10 @@ class CorsPolicy(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.normalize()
         super().save(*args, **kwargs)
+
+    def to_spec(self) -> PolicySpec:
+        """This policy as the engine's plain data (for previews of unsaved edits, too)."""
+        return PolicySpec(**{name: getattr(self, name) for name in SPEC_FIELDS if name != "id"}, id=self.pk or 0)
 
     def normalize(self) -> None:
         """Store what browsers send: lower-case origins without default ports, upper-case standard methods."""
