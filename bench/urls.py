@@ -9,3 +9,13 @@ def item(request: HttpRequest, n: str = "") -> HttpResponse:
 
 
 urlpatterns = [path("bench/item", item), path("tenant<str:n>/item", item)]
+
+
+class NoopMiddleware:
+    """The cost of any middleware at all: Django's wrapper and one call."""
+
+    def __init__(self, get_response):  # type: ignore[no-untyped-def]
+        self.get_response = get_response
+
+    def __call__(self, request):  # type: ignore[no-untyped-def]
+        return self.get_response(request)

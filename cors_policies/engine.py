@@ -11,7 +11,7 @@ The rules are the WHATWG Fetch standard's CORS protocol: https://fetch.spec.what
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -301,12 +301,33 @@ class PolicySpec:
     allow_private_network: bool = False
 
 
-@dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a request is refused: a stable ``code`` for programs, ``message`` for people."""
+    """Why a request is refused: a stable ``code`` for programs, ``message`` for people.
 
-    code: str
-    message: str
+    The message may be given as a function: the middleware refuses many requests and never reads the
+    text, so it is only built when someone (the tester, the API, a log line) asks for it.
+    """
+
+    __slots__ = ("_message", "code")
+
+    def __init__(self, code: str, message: str | Callable[[], str]) -> None:
+        self.code = code
+        self._message = message
+
+    @property
+    def message(self) -> str:
+        if not isinstance(self._message, str):
+            self._message = self._message()
+        return self._message
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Refusal) and (self.code, self.message) == (other.code, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.message))
+
+    def __repr__(self) -> str:
+        return f"Refusal({self.code!r}, {self.message!r})"
 
 
 @dataclass(slots=True)
@@ -767,12 +788,17 @@ class PolicySet:
         if parse_request_origin(origin) is None and origin != "null":
             return Refusal(
                 "origin_malformed",
-                f"origin '{_printable(origin)}' is not a serialized origin "
-                "(scheme://host[:port], lower case, no default port), so it never matches",
+                lambda: (
+                    f"origin '{_printable(origin)}' is not a serialized origin "
+                    "(scheme://host[:port], lower case, no default port), so it never matches"
+                ),
             )
-        allowed = policy.describe_origins() or "no origins"
         return Refusal(
-            "origin", f"origin {_printable(origin)} is not allowed by policy {policy.name!r} (it allows {allowed})"
+            "origin",
+            lambda: (
+                f"origin {_printable(origin)} is not allowed by policy {policy.name!r} "
+                f"(it allows {policy.describe_origins() or 'no origins'})"
+            ),
         )
 
     @staticmethod

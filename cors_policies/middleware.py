@@ -49,7 +49,10 @@ def apply_decision(response: HttpResponseBase, decision: Decision) -> None:
     for name, value in decision.headers:
         response[name] = value
     if decision.vary:
-        patch_vary_headers(response, decision.vary)
+        if response.has_header("Vary"):
+            patch_vary_headers(response, decision.vary)
+        else:  # the common case, without patch_vary_headers' parsing
+            response["Vary"] = ", ".join(decision.vary)
 
 
 class CorsPolicyMiddleware:
