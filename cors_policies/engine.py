@@ -93,7 +93,9 @@ def _normalize_port(scheme: str, port: str | None, raw: str) -> str:
         return ""
     number = int(port)
     if number > 65535:
-        raise OriginError(f"{raw!r} has port {number}; a port is a number from 0 to 65535.")
+        raise OriginError(
+            f"{raw!r} has port {number}; a port is a number from 0 to 65535, such as {scheme}://localhost:8443."
+        )
     if DEFAULT_PORTS.get(scheme) == number:
         return ""  # browsers omit the default port, so the stored origin must too
     return str(number)
@@ -138,13 +140,20 @@ def parse_origin_entry(raw: str) -> OriginEntry:
         raise OriginError(
             f"{raw!r} contains spaces or control characters; write one origin per entry, such as https://app.example.com."
         )
-    if "://" not in text:
+    if "," in text:
         raise OriginError(
-            f"{raw!r} has no scheme; write the full origin, such as https://{text.lstrip('*.') or 'app.example.com'}."
+            f"{raw!r} contains several origins; write one origin per entry, such as https://app.example.com."
         )
+    if "://" not in text:
+        host_guess = text.lstrip("/").split("/", 1)[0] or "app.example.com"
+        raise OriginError(f"{raw!r} has no scheme; write the full origin, such as https://{host_guess}.")
     scheme_part, _, rest = text.partition("://")
     if "@" in rest:
-        raise OriginError(f"{raw!r} contains user info ('user@'); an origin is only scheme://host[:port].")
+        after = rest.rsplit("@", 1)[1].split("/", 1)[0] or "app.example.com"
+        raise OriginError(
+            f"{raw!r} contains user info ('user@'); an origin is only scheme://host[:port], so write "
+            f"{scheme_part.lower()}://{after.lower()}."
+        )
     for sep, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment")):
         if sep in rest:
             host_part = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
@@ -169,7 +178,7 @@ def parse_origin_entry(raw: str) -> OriginEntry:
     port = _normalize_port(scheme, port, raw)
     port_suffix = f":{port}" if port else ""
     if star:
-        if host.startswith("[") or "." not in host:
+        if host.startswith("[") or ("." not in host and host != "localhost"):
             raise OriginError(
                 f"{raw!r} would match subdomains of a top-level name or address; write a wildcard over a "
                 "registrable domain, such as https://*.example.com."
@@ -217,6 +226,8 @@ class ParsedPattern:
     literal_segments: int
     has_double_star: bool
     regex: re.Pattern[str] | None
+    #: For globs: a callable telling whether a whole path matches (truthy) or not.
+    matcher: Callable[[str], object] | None = None
 
 
 def parse_path_pattern(pattern: str) -> ParsedPattern:
@@ -226,7 +237,9 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
     segments; a pattern starting with ``^`` is a regex matched from the start of the path (like
     django-cors-headers' CORS_URLS_REGEX).
     """
-    if not isinstance(pattern, str) or pattern == "":
+    if not isinstance(pattern, str):
+        raise PatternError(f"The path pattern must be text, not {pattern!r}; write a path such as /api/**.")
+    if pattern == "":
         raise PatternError("The path pattern is empty; write a path such as /api/** (or /** for every path).")
     if pattern.startswith("^"):
         try:
@@ -241,22 +254,24 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
             f"{pattern!r} must start with '/' (a path or glob, such as /{pattern.lstrip('/')}) "
             "or with '^' (a regular expression)."
         )
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in pattern):
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in pattern):
         raise PatternError(
-            f"{pattern!r} contains spaces or control characters; paths are matched after percent-decoding, "
-            "so write the decoded path."
+            f"{pattern!r} contains control characters; paths are matched after percent-decoding, "
+            "so write the decoded path (a space as a space, not %20)."
         )
-    segments = pattern[1:].split("/")
+    raw_segments = pattern[1:].split("/")
     if "*" not in pattern:
-        return ParsedPattern(KIND_LITERAL, pattern, tuple(segments), len(segments), False, None)
+        return ParsedPattern(KIND_LITERAL, pattern, tuple(raw_segments), len(raw_segments), False, None)
+    # "/**/**/x" means "/**/x": collapsing keeps the matcher linear.
+    segments = [seg for i, seg in enumerate(raw_segments) if not (seg == "**" and i and raw_segments[i - 1] == "**")]
     parts: list[str] = []
     prefix: list[str] = []
     literal = 0
     in_prefix = True
-    double = False
+    double = 0
     for index, segment in enumerate(segments):
         if segment == "**":
-            double = True
+            double += 1
             in_prefix = False
             # "/a/**" also matches "/a"; in the middle "/a/**/b" matches "/a/b" and "/a/x/y/b".
             parts.append("(?:/[^/]*)*" if index < len(segments) - 1 else "(?:/.*)?")
@@ -274,8 +289,44 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
         if in_prefix:
             prefix.append(segment)
         parts.append("/" + re.escape(segment))
-    compiled = re.compile("".join(parts))
-    return ParsedPattern(KIND_GLOB, pattern, tuple(prefix), literal, double, compiled)
+    if double > 1:
+        # Several '**' would make a regex backtrack polynomially on attacker-chosen paths (like
+        # ".*a.*b"); match segment lists instead, in O(segments x pattern) at worst.
+        shape = tuple(segments)
+        return ParsedPattern(
+            KIND_GLOB, pattern, tuple(prefix), literal, True, None, lambda path: _match_segments(shape, path)
+        )
+    compiled = re.compile("".join(parts), re.DOTALL)  # a decoded path may contain a newline
+    return ParsedPattern(KIND_GLOB, pattern, tuple(prefix), literal, bool(double), compiled, compiled.fullmatch)
+
+
+def _match_segments(pattern: tuple[str, ...], path: str) -> bool:
+    """Glob matching over segments: '**' is any run of segments, '*' one non-empty segment.
+
+    The classic greedy wildcard algorithm, backtracking only to the last '**': linear in practice
+    and O(len(path) x len(pattern)) at worst, whatever the input.
+    """
+    if not path.startswith("/"):
+        return False
+    segments = path[1:].split("/")
+    p = s = 0
+    star_p = -1
+    star_s = 0
+    while s < len(segments):
+        if p < len(pattern) and pattern[p] == "**":
+            star_p, star_s = p, s
+            p += 1
+        elif p < len(pattern) and (pattern[p] == segments[s] or (pattern[p] == "*" and segments[s] != "")):
+            p += 1
+            s += 1
+        elif star_p >= 0:
+            star_s += 1
+            p, s = star_p + 1, star_s
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "**":
+        p += 1
+    return p == len(pattern)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -422,6 +473,10 @@ class CompiledPolicy:
 
         entries = [parse_origin_entry(origin) for origin in spec.allowed_origins]
         self.any_origin = any(entry.kind == "any" for entry in entries)
+        if self.any_origin and spec.allow_credentials:
+            # The validators refuse this; a row written around them must still never answer
+            # "Access-Control-Allow-Origin: *" with credentials.
+            raise OriginError("'*' cannot be used with credentials; list the origins that need credentials instead")
         self.exact_origins = frozenset(entry.value for entry in entries if entry.kind in ("exact", "null"))
         # (scheme, ".domain", port): a host matches if it ends with ".domain", so one or more labels
         # sit in front and the apex never matches.
@@ -446,7 +501,7 @@ class CompiledPolicy:
             tail.append(("Access-Control-Allow-Credentials", "true"))
         if spec.expose_headers:
             actual.append(("Access-Control-Expose-Headers", ", ".join(spec.expose_headers)))
-        if spec.max_age is not None:
+        if spec.max_age is not None and spec.max_age >= 0:  # a negative row (written around the validators) sends none
             tail.append(("Access-Control-Max-Age", str(spec.max_age)))
         self.actual_headers = tuple(actual)
         self.preflight_tail = tuple(tail)
@@ -460,9 +515,10 @@ class CompiledPolicy:
         pattern = self.pattern
         if pattern.kind == KIND_LITERAL:
             return path == pattern.source
-        assert pattern.regex is not None
         if pattern.kind == KIND_GLOB:
-            return pattern.regex.fullmatch(path) is not None
+            assert pattern.matcher is not None
+            return bool(pattern.matcher(path))
+        assert pattern.regex is not None
         return pattern.regex.match(path) is not None
 
     def allows_origin(self, origin: str) -> bool:
@@ -577,7 +633,7 @@ class PolicySet:
             for policy in node.policies:  # in precedence order: the first that matches is this node's best
                 if best_key is not None and policy.sort_key >= best_key:
                     break
-                if policy.pattern.regex.fullmatch(path) is not None:  # type: ignore[union-attr]
+                if policy.pattern.matcher(path):  # type: ignore[misc]
                     best, best_key = policy, policy.sort_key
                     break
             if depth >= len(segments):
@@ -805,8 +861,9 @@ class PolicySet:
     def _method_refusal(policy: CompiledPolicy, method: str) -> Refusal:
         listed = policy.methods_header or "none"
         hint = ""
-        if method.upper() in policy.methods and method != method.upper():
-            hint = f" (methods are case-sensitive: {method.upper()} is allowed, {method} is not)"
+        for allowed in policy.methods:
+            if allowed.lower() == method.lower():
+                hint = f" (methods are case-sensitive: {allowed} is allowed, {method} is not)"
         return Refusal("method", f"method {_printable(method)} is not in the allowed methods {listed}{hint}")
 
     @staticmethod
@@ -815,9 +872,9 @@ class PolicySet:
         note = ""
         if "authorization" in refused and policy.any_header:
             note = " ('*' never covers Authorization: list it explicitly)"
-        plural = "s" if len(refused) > 1 else ""
+        noun, verb = ("headers", "are") if len(refused) > 1 else ("header", "is")
         return Refusal(
-            "headers", f"request header{plural} {', '.join(refused)} not in the allowed headers {listed}{note}"
+            "headers", f"request {noun} {', '.join(refused)} {verb} not in the allowed headers {listed}{note}"
         )
 
     def explain_match(self, path: str, winner: CompiledPolicy) -> list[str]:

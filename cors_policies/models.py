@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -133,9 +133,7 @@ class CorsPolicy(models.Model):
         null=True,
         blank=True,
         validators=[
-            MinValueValidator(
-                0, message=_("Max age is a number of seconds, 0 or more; leave it empty to send no header.")
-            ),
+            validators.validate_max_age,
             MaxValueValidator(
                 2_147_483_647,
                 message=_("Max age is too large; browsers cap it anyway (Chromium at 7200, Firefox at 86400)."),

@@ -34,7 +34,8 @@ def _require_list(value: Any, example: str) -> list[Any]:
 
 def validate_path_pattern(value: Any) -> None:
     try:
-        parse_path_pattern(value)
+        # Judge what will be stored: normalize() strips surrounding spaces before saving.
+        parse_path_pattern(value.strip() if isinstance(value, str) else value)
     except PatternError as exc:
         raise ValidationError(str(exc), code="path_pattern") from None
 
@@ -151,7 +152,18 @@ def validate_policy(*, allowed_origins: list[str], allow_credentials: bool) -> N
     """Rules across fields; raises a ValidationError keyed by field name."""
     if (
         allow_credentials
-        and isinstance(allowed_origins, list)
+        and isinstance(allowed_origins, (list, tuple))
         and "*" in [o.strip() for o in allowed_origins if isinstance(o, str)]
     ):
         raise ValidationError({"allowed_origins": ValidationError(STAR_WITH_CREDENTIALS, code="star_with_credentials")})
+
+
+MAX_AGE_MESSAGE = "Max age is a number of seconds, 0 or more; leave it empty to send no header."
+
+
+def validate_max_age(value: Any) -> None:
+    """Seconds or nothing; browsers cap it anyway (Chromium at 7200, Firefox at 86400)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(MAX_AGE_MESSAGE, code="max_age")

@@ -1,0 +1,460 @@
+"""The validators and normalizers: what is accepted, and the exact message for each refused form.
+
+Every message must say what to write instead. No database is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from cors_policies.validators import (
+    STAR_WITH_CREDENTIALS,
+    normalize_header_names,
+    normalize_methods,
+    normalize_origins,
+    validate_header_names,
+    validate_methods,
+    validate_origin_regexes,
+    validate_origins,
+    validate_path_pattern,
+    validate_policy,
+)
+
+
+def refusal(validator: Callable[[Any], None], value: Any) -> list[tuple[str | None, str]]:
+    """The (code, message) pairs a validator raises for ``value``."""
+    with pytest.raises(ValidationError) as raised:
+        validator(value)
+    return [(error.code, str(error.message)) for error in raised.value.error_list]
+
+
+# ==================================================================================================
+# Path patterns
+# ==================================================================================================
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["/", "/health", "/health/", "/api/**", "/api/*/items", "/api/**/edit", "/**", "/*", "^/api/", "^/api/v[12]/$"],
+)
+def test_valid_path_patterns(pattern: str) -> None:
+    assert validate_path_pattern(pattern) is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("", "The path pattern is empty; write a path such as /api/** (or /** for every path)."),
+        (
+            "api/**",
+            "'api/**' must start with '/' (a path or glob, such as /api/**) or with '^' (a regular expression).",
+        ),
+        (
+            "health",
+            "'health' must start with '/' (a path or glob, such as /health) or with '^' (a regular expression).",
+        ),
+        ("**", "'**' must start with '/' (a path or glob, such as /**) or with '^' (a regular expression)."),
+        ("$/api", "'$/api' must start with '/' (a path or glob, such as /$/api) or with '^' (a regular expression)."),
+        (
+            "/api/v*/x",
+            "'/api/v*/x' has '*' inside the segment 'v*'; '*' and '**' must be whole segments "
+            "(such as /api/*/items or /api/**), or write a regular expression starting with '^'.",
+        ),
+        (
+            "^/api/[",
+            "'^/api/[' is not a valid regular expression (unterminated character set at position 6); "
+            "fix it, or use a glob such as /api/**.",
+        ),
+        (
+            "/api/a\tb",
+            "'/api/a\\tb' contains control characters; paths are matched after percent-decoding, "
+            "so write the decoded path (a space as a space, not %20).",
+        ),
+    ],
+)
+def test_invalid_path_patterns(pattern: str, message: str) -> None:
+    assert refusal(validate_path_pattern, pattern) == [("path_pattern", message)]
+
+
+def test_surrounding_spaces_in_a_path_pattern_are_accepted() -> None:
+    """Judged as stored: normalize() strips them before saving, so they are not an error."""
+    assert validate_path_pattern(" /api/** ") is None
+
+
+# ==================================================================================================
+# Origins
+# ==================================================================================================
+
+
+@pytest.mark.parametrize(
+    "origins",
+    [
+        [],
+        ["*"],
+        [" * "],
+        ["null"],
+        ["https://app.example.com"],
+        ["https://App.Example.com:443", "http://localhost:3000", "http://127.0.0.1:8000"],
+        ["capacitor://localhost", "ionic://localhost", "chrome-extension://abcdef"],
+        ["https://*.example.com", "https://*.example.com:8443", "https://*.a.example.co.uk"],
+        ["http://[::1]:8000", "https://a_b.example.com", "null", "https://app.example.com"],
+        ("https://app.example.com",),
+    ],
+)
+def test_valid_origins(origins: list[str]) -> None:
+    assert validate_origins(origins) is None
+
+
+ORIGIN_ERRORS = [
+    (
+        "https://app.example.com/",
+        "'https://app.example.com/' contains a path; an origin is only scheme://host[:port], so write "
+        "https://app.example.com (browsers send no trailing slash).",
+    ),
+    (
+        "https://App.example.com/api/v1",
+        "'https://App.example.com/api/v1' contains a path; an origin is only scheme://host[:port], so write "
+        "https://app.example.com (browsers send no trailing slash).",
+    ),
+    (
+        "https://app.example.com?x=1",
+        "'https://app.example.com?x=1' contains a query; an origin is only scheme://host[:port], so write "
+        "https://app.example.com (browsers send no trailing slash).",
+    ),
+    (
+        "https://app.example.com#top",
+        "'https://app.example.com#top' contains a fragment; an origin is only scheme://host[:port], so write "
+        "https://app.example.com (browsers send no trailing slash).",
+    ),
+    (
+        "https://user@app.example.com",
+        "'https://user@app.example.com' contains user info ('user@'); an origin is only scheme://host[:port], "
+        "so write https://app.example.com.",
+    ),
+    (
+        "https://user:secret@app.example.com",
+        "'https://user:secret@app.example.com' contains user info ('user@'); an origin is only "
+        "scheme://host[:port], so write https://app.example.com.",
+    ),
+    (
+        "https://app.example.com https://b.example.com",
+        "'https://app.example.com https://b.example.com' contains spaces or control characters; write one origin "
+        "per entry, such as https://app.example.com.",
+    ),
+    (
+        "https://app .example.com",
+        "'https://app .example.com' contains spaces or control characters; write one origin per entry, such as "
+        "https://app.example.com.",
+    ),
+    (
+        "app.example.com",
+        "'app.example.com' has no scheme; write the full origin, such as https://app.example.com.",
+    ),
+    (
+        "localhost:3000",
+        "'localhost:3000' has no scheme; write the full origin, such as https://localhost:3000.",
+    ),
+    ("https://", "'https://' has no host; write an origin such as https://app.example.com."),
+    (
+        "https://:443",
+        "'https://:443' is not an origin; write scheme://host[:port], such as https://app.example.com.",
+    ),
+    (
+        "://app.example.com",
+        "'://app.example.com' is not an origin; write scheme://host[:port], such as https://app.example.com.",
+    ),
+    (
+        "https://bücher.example",
+        "'https://bücher.example' is not an origin; write scheme://host[:port], such as https://app.example.com.",
+    ),
+    (
+        "https://*",
+        "'https://*' uses '*' in a way that is not supported; write '*' alone for any origin, or make it the whole "
+        "leftmost label of a subdomain wildcard such as https://*.example.com.",
+    ),
+    (
+        "https://a*.example.com",
+        "'https://a*.example.com' uses '*' in a way that is not supported; write '*' alone for any origin, or make "
+        "it the whole leftmost label of a subdomain wildcard such as https://*.example.com.",
+    ),
+    (
+        "https://*.*.example.com",
+        "'https://*.*.example.com' uses '*' in a way that is not supported; write '*' alone for any origin, or make "
+        "it the whole leftmost label of a subdomain wildcard such as https://*.example.com.",
+    ),
+    (
+        "https://app.*.com",
+        "'https://app.*.com' uses '*' in a way that is not supported; write '*' alone for any origin, or make "
+        "it the whole leftmost label of a subdomain wildcard such as https://*.example.com.",
+    ),
+    (
+        "*.example.com",
+        "'*.example.com' has no scheme; write the full origin, such as https://*.example.com.",
+    ),
+    (
+        "https://*.com",
+        "'https://*.com' would match subdomains of a top-level name or address; write a wildcard over a "
+        "registrable domain, such as https://*.example.com.",
+    ),
+    (
+        "https://app.example.com:99999",
+        "'https://app.example.com:99999' has port 99999; a port is a number from 0 to 65535, "
+        "such as https://localhost:8443.",
+    ),
+    (
+        "https://app..example.com",
+        "'https://app..example.com' has an empty label in its host; write a host such as app.example.com "
+        "(no leading, trailing or double dots).",
+    ),
+    (
+        "https://-app.example.com",
+        "'https://-app.example.com' has an invalid host label '-app'; labels are 1-63 letters, digits or "
+        "hyphens and do not start or end with a hyphen.",
+    ),
+    (
+        "",
+        "An empty origin matches nothing; remove the line or write an origin such as https://app.example.com.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("origin", "message"), ORIGIN_ERRORS)
+def test_invalid_origins(origin: str, message: str) -> None:
+    assert refusal(validate_origins, [origin]) == [("origin", message)]
+
+
+def test_every_invalid_origin_is_reported() -> None:
+    assert refusal(validate_origins, ["https://app.example.com/", "https://ok.example.com", "app.example.com"]) == [
+        (
+            "origin",
+            "'https://app.example.com/' contains a path; an origin is only scheme://host[:port], so write "
+            "https://app.example.com (browsers send no trailing slash).",
+        ),
+        ("origin", "'app.example.com' has no scheme; write the full origin, such as https://app.example.com."),
+    ]
+
+
+def test_star_must_be_alone() -> None:
+    assert refusal(validate_origins, ["*", "https://app.example.com"]) == [
+        (
+            "star_not_alone",
+            "'*' already allows every origin; remove the other entries, or remove '*' to allow only those listed.",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "message"),
+    [
+        ("https://app.example.com", "not_a_list", 'Write a list of strings, such as ["https://app.example.com"].'),
+        (None, "not_a_list", 'Write a list of strings, such as ["https://app.example.com"].'),
+        (
+            ["https://app.example.com", 5],
+            "not_a_string",
+            '5 is not a string; write a list of strings, such as ["https://app.example.com"].',
+        ),
+    ],
+)
+def test_origins_must_be_a_list_of_strings(value: Any, code: str, message: str) -> None:
+    assert refusal(validate_origins, value) == [(code, message)]
+
+
+def test_missing_scheme_on_a_wildcard_suggests_the_wildcard() -> None:
+    [(_, message)] = refusal(validate_origins, ["*.example.com"])
+    assert message.endswith("such as https://*.example.com.")
+
+
+@pytest.mark.parametrize(
+    ("origin", "bad_suggestion"),
+    [("https://a.com,https://b.com", "https://a.com,https:"), ("//app.example.com", "https:////app.example.com")],
+)
+def test_suggestions_are_valid_origins(origin: str, bad_suggestion: str) -> None:
+    [(_, message)] = refusal(validate_origins, [origin])
+    suggestion = message.rsplit("such as ", 1)[1].rstrip(".")
+    assert suggestion != bad_suggestion
+    assert validate_origins([suggestion]) is None
+
+
+# ==================================================================================================
+# Origin regexes
+# ==================================================================================================
+
+
+@pytest.mark.parametrize(
+    "regexes",
+    [[], [r"^https://[a-z0-9-]+\.example\.com$"], [r"https://a\.example\.com", r"http://localhost:\d+"], ("x",)],
+)
+def test_valid_origin_regexes(regexes: list[str]) -> None:
+    assert validate_origin_regexes(regexes) is None
+
+
+@pytest.mark.parametrize(
+    ("regex", "problem"),
+    [
+        ("(", "missing ), unterminated subpattern at position 0"),
+        ("https://[a-", "unterminated character set at position 8"),
+        ("*.example.com", "nothing to repeat at position 0"),
+        ("(?P<x>a)(?P<x>b)", "redefinition of group name 'x' as group 2; was group 1 at position 12"),
+    ],
+)
+def test_invalid_origin_regexes(regex: str, problem: str) -> None:
+    assert refusal(validate_origin_regexes, ["ok", regex]) == [
+        (
+            "regex",
+            f"{regex!r} is not a valid regular expression ({problem}); fix it, or use a subdomain wildcard such as "
+            "https://*.example.com in allowed origins.",
+        )
+    ]
+
+
+def test_origin_regexes_must_be_a_list() -> None:
+    assert refusal(validate_origin_regexes, "^https://a$") == [
+        ("not_a_list", 'Write a list of strings, such as ["^https://[a-z0-9-]+\\\\.example\\\\.com$"].')
+    ]
+
+
+# ==================================================================================================
+# Methods and header names
+# ==================================================================================================
+
+
+@pytest.mark.parametrize(
+    "methods",
+    [[], ["*"], ["GET", "PUT", "DELETE"], ["patch", "M-SEARCH", "PROPFIND"], [" PUT ", "GET\r\n"], ("PUT",), ["**"]],
+)
+def test_valid_methods(methods: list[str]) -> None:
+    assert validate_methods(methods) is None
+
+
+@pytest.mark.parametrize("method", ["PUT DELETE", "PUT,DELETE", "GET:", "", " ", "DÉLETE", "P(UT)", "PUT\r\nX"])
+def test_invalid_methods(method: str) -> None:
+    assert refusal(validate_methods, [method]) == [
+        (
+            "token",
+            f"{method!r} is not a valid method: use letters, digits and -, without spaces, commas or colons "
+            "(one method per entry, such as \"PUT\"), or '*' for any.",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[], ["*"], ["X-Token", "content-type", "Authorization"], ["*", "Authorization"], ["x_b", "X.C"], [" x-a\n"]],
+)
+def test_valid_header_names(headers: list[str]) -> None:
+    assert validate_header_names(headers) is None
+
+
+@pytest.mark.parametrize("header", ["X Token", "X-Token:", "X-Token: 1", "a,b", "", "Ä", "x-a\nx-b", "x/y", "[x]"])
+def test_invalid_header_names(header: str) -> None:
+    assert refusal(validate_header_names, [header]) == [
+        (
+            "token",
+            f"{header!r} is not a valid header name: use letters, digits and -, without spaces, commas or colons "
+            "(one header name per entry, such as \"X-Requested-With\"), or '*' for any.",
+        )
+    ]
+
+
+def test_every_invalid_token_is_reported_and_lists_are_required() -> None:
+    assert [code for code, _ in refusal(validate_methods, ["GET", "A B", "C,D"])] == ["token", "token"]
+    assert refusal(validate_methods, "PUT") == [("not_a_list", 'Write a list of strings, such as ["PUT"].')]
+    assert refusal(validate_header_names, [None]) == [
+        ("not_a_string", 'None is not a string; write a list of strings, such as ["X-Requested-With"].')
+    ]
+
+
+# ==================================================================================================
+# Rules across fields
+# ==================================================================================================
+
+
+@pytest.mark.parametrize("origins", [["*"], [" * "], ["https://app.example.com", "*"]])
+def test_star_with_credentials_is_refused(origins: list[str]) -> None:
+    with pytest.raises(ValidationError) as raised:
+        validate_policy(allowed_origins=origins, allow_credentials=True)
+    assert raised.value.message_dict == {"allowed_origins": [STAR_WITH_CREDENTIALS]}
+    assert [error.code for error in raised.value.error_dict["allowed_origins"]] == ["star_with_credentials"]
+    assert STAR_WITH_CREDENTIALS == (
+        "'*' cannot be used with credentials: every web page could then read your users' data with their "
+        "cookies. List the origins that need credentials instead, such as https://app.example.com."
+    )
+
+
+@pytest.mark.parametrize(
+    ("origins", "credentials"),
+    [
+        (["*"], False),
+        (["https://app.example.com"], True),
+        (["https://*.example.com", "null"], True),
+        ([], True),
+    ],
+)
+def test_valid_policies(origins: list[str], credentials: bool) -> None:
+    assert validate_policy(allowed_origins=origins, allow_credentials=credentials) is None
+
+
+def test_star_with_credentials_is_refused_in_a_tuple() -> None:
+    with pytest.raises(ValidationError):
+        validate_policy(allowed_origins=("*",), allow_credentials=True)  # type: ignore[arg-type]
+
+
+# ==================================================================================================
+# Normalization
+# ==================================================================================================
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["https://App.Example.com:443"], ["https://app.example.com"]),
+        (["HTTP://LOCALHOST:80", "http://localhost:3000"], ["http://localhost", "http://localhost:3000"]),
+        (["https://app.example.com:80"], ["https://app.example.com:80"]),  # 80 is not https's default
+        (["ws://a.example.com:80", "wss://a.example.com:443"], ["ws://a.example.com", "wss://a.example.com"]),
+        (["https://*.Example.COM:443"], ["https://*.example.com"]),
+        (["  https://app.example.com  ", "NULL", " * "], ["https://app.example.com", "null", "*"]),
+        (["capacitor://LocalHost"], ["capacitor://localhost"]),
+        (["http://[::1]:80", "http://[::1]:8000"], ["http://[::1]", "http://[::1]:8000"]),
+        (
+            ["https://app.example.com", "https://APP.example.com:443", "https://app.example.com"],
+            ["https://app.example.com"],
+        ),
+        (["https://app.example.com/", "not an origin"], ["https://app.example.com/", "not an origin"]),  # as typed
+        ([], []),
+    ],
+)
+def test_normalize_origins(value: list[str], expected: list[str]) -> None:
+    assert normalize_origins(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["put", "PUT", "Put"], ["PUT"]),
+        (["delete", "get", "head", "options", "post"], ["DELETE", "GET", "HEAD", "OPTIONS", "POST"]),
+        (["patch"], ["patch"]),  # Fetch does not normalize PATCH: 'patch' is sent as typed
+        (["patch", "PATCH", "Patch"], ["patch", "PATCH", "Patch"]),
+        ([" get ", "GET", "*", "*"], ["GET", "*"]),
+        (["propfind", "M-SEARCH"], ["propfind", "M-SEARCH"]),
+        ([], []),
+    ],
+)
+def test_normalize_methods(value: list[str], expected: list[str]) -> None:
+    assert normalize_methods(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["X-Token", "x-token", "X-TOKEN"], ["X-Token"]),
+        ([" Content-Type ", "content-type", "Authorization"], ["Content-Type", "Authorization"]),
+        (["*", "*", "x-a"], ["*", "x-a"]),
+        ([], []),
+    ],
+)
+def test_normalize_header_names(value: list[str], expected: list[str]) -> None:
+    assert normalize_header_names(value) == expected
