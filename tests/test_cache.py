@@ -37,6 +37,12 @@ def policy(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
 
 
 @pytest.fixture
+def locmem(settings: Any) -> None:
+    """A per-process cache: the version then comes from the database (whatever the suite runs on)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture
 def file_cache(settings: Any, tmp_path: Path) -> None:
     """A cache that separate processes share (FileBasedCache), standing in for Redis or Memcached."""
     settings.CACHES = {
@@ -58,7 +64,7 @@ class TestWarmPath:
                 assert allow_origin(client, "https://evil.test") is None
 
     def test_interval_check_with_unchanged_version_does_not_rebuild(
-        self, client: Client, policy: CorsPolicy, clock: FakeClock, django_assert_num_queries: Any
+        self, client: Client, policy: CorsPolicy, clock: FakeClock, django_assert_num_queries: Any, locmem: None
     ) -> None:
         allow_origin(client)
         built = snapshot.current
@@ -80,7 +86,7 @@ class TestInvalidation:
         assert allow_origin(client, OTHER) == OTHER
 
     def test_other_processes_see_a_change_after_the_refresh_interval(
-        self, client: Client, policy: CorsPolicy, clock: FakeClock
+        self, client: Client, policy: CorsPolicy, clock: FakeClock, locmem: None
     ) -> None:
         allow_origin(client)
         # A write by another process: the version moves in the database, but no hook runs here.
@@ -152,6 +158,7 @@ def _disabled(policy: CorsPolicy) -> CorsPolicy:
     return policy
 
 
+@pytest.mark.usefixtures("locmem")
 class TestOutages:
     def test_database_down_keeps_the_last_snapshot_and_logs(
         self, client: Client, policy: CorsPolicy, clock: FakeClock, caplog: pytest.LogCaptureFixture
