@@ -1,0 +1,173 @@
+"""Many worker processes: a change must reach every one within REFRESH_INTERVAL + 0.5 s.
+
+Real servers (gunicorn, uvicorn) on loopback against the suite's PostgreSQL database, with Redis as the
+shared cache and with per-process LocMemCache. They need a database other processes can open, so they
+run on the PostgreSQL leg of CI and skip (with the reason) on SQLite, unless
+CORS_POLICIES_REQUIRE_SERVICES=1 makes a skip a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from cors_policies.models import CorsPolicy
+from tests.served_by import PID_HEADER
+
+ROOT = Path(__file__).resolve().parent.parent
+REFRESH_INTERVAL = 1.0  # the demo settings' value
+BOUND = REFRESH_INTERVAL + 0.5
+OLD = "https://old.example.com"
+NEW = "https://new.example.com"
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _needs_postgresql(transactional_db: None) -> None:
+    if connection.vendor != "postgresql":
+        reason = "multi-process tests need a database other processes can open: set DATABASE_URL=postgres://..."
+        if os.environ.get("CORS_POLICIES_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@contextmanager
+def serve(server: str, workers: int, *, redis: bool) -> Iterator[str]:
+    """Start the demo under ``server`` on a free loopback port; yield its base URL; stop it."""
+    port = _free_port()
+    if server == "gunicorn":
+        command = ["-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "tests.served_by:wsgi"]
+    else:
+        command = ["-m", "uvicorn", "tests.served_by:asgi", "--workers", str(workers), "--port", str(port)]
+    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_DEBUG": "0", "PYTHONPATH": str(ROOT)}
+    env["DJANGO_SETTINGS_MODULE"] = "testproject.settings"
+    if not redis:
+        env.pop("REDIS_URL", None)  # LocMemCache: the shared version must come from the database
+    elif "REDIS_URL" not in env:
+        pytest.skip("REDIS_URL is not set")
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below, after the server stops)
+    process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: S603
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                fetch(base, OLD)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"{server} did not start:\n{log.read().decode()[-3000:]}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def fetch(base: str, origin: str) -> tuple[str, str | None]:
+    """(worker pid, Access-Control-Allow-Origin) of a GET /health from ``origin``."""
+    request = urllib.request.Request(f"{base}/health", headers={"Origin": origin})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        assert response.status == 200
+        return response.headers[PID_HEADER], response.headers.get("Access-Control-Allow-Origin")
+
+
+def poll(
+    base: str, origin: str, until: float, stop: threading.Event, seen: dict[str, float], lock: threading.Lock
+) -> None:
+    """Hammer the server until ``until``; record when each worker first answered ``origin`` as allowed."""
+    while not stop.is_set() and time.monotonic() < until:
+        pid, allowed = fetch(base, origin)
+        if allowed == origin:
+            with lock:
+                seen.setdefault(pid, time.monotonic())
+
+
+def _record_pid(base: str, results: list[str]) -> None:
+    results.append(fetch(base, OLD)[0])
+
+
+def worker_pids(base: str, workers: int) -> set[str]:
+    pids: set[str] = set()
+    deadline = time.monotonic() + 20
+    while len(pids) < workers and time.monotonic() < deadline:
+        results: list[str] = []
+        threads = [threading.Thread(target=_record_pid, args=(base, results)) for _ in range(workers * 4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        pids.update(results)
+    assert len(pids) == workers, f"only saw workers {pids}"
+    return pids
+
+
+def measure_convergence(base: str, workers: int) -> dict[str, float]:
+    """Change the policy, then measure for every worker how long it kept serving the old verdict."""
+    pids = worker_pids(base, workers)
+    for _ in range(workers * 8):  # every worker has loaded and serves the old verdict
+        assert fetch(base, OLD)[1] == OLD
+    CorsPolicy.objects.filter(name="health").update(allowed_origins=[NEW])  # commits: autocommit
+    changed = time.monotonic()
+    seen: dict[str, float] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=poll, args=(base, NEW, changed + BOUND + 3, stop, seen, lock))
+        for _ in range(workers * 2)
+    ]
+    for thread in threads:
+        thread.start()
+    while len(seen) < workers and any(t.is_alive() for t in threads):
+        time.sleep(0.02)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert set(seen) == pids, f"workers {pids - set(seen)} never served the change"
+    return {pid: at - changed for pid, at in seen.items()}
+
+
+@pytest.mark.parametrize(
+    ("server", "workers", "redis"),
+    [("gunicorn", 4, True), ("gunicorn", 4, False), ("uvicorn", 2, True)],
+    ids=["gunicorn-4-redis", "gunicorn-4-locmem", "uvicorn-2-redis"],
+)
+def test_every_worker_converges_within_the_bound(server: str, workers: int, redis: bool) -> None:
+    CorsPolicy.objects.create(name="health", path_pattern="/health", allowed_origins=[OLD], allowed_methods=["GET"])
+    with serve(server, workers, redis=redis) as base:
+        delays = measure_convergence(base, workers)
+    slowest = max(delays.values())
+    print(f"\n{server} x{workers} ({'redis' if redis else 'locmem'}): slowest worker {slowest:.3f} s, all {delays}")
+    assert slowest <= BOUND, f"a worker took {slowest:.3f} s (bound {BOUND} s): {delays}"
