@@ -886,11 +886,12 @@ class PolicySet:
         for other in self.candidates(path):
             if other is winner:
                 continue
-            lines.append(f"It wins over {other.name!r} ({other.pattern.source!r}): {_beats(winner, other)}.")
+            lines.append(f"It wins over {other.name!r} ({other.pattern.source!r}): {beats(winner, other)}.")
         return lines
 
 
-def _beats(winner: CompiledPolicy, other: CompiledPolicy) -> str:
+def beats(winner: CompiledPolicy, other: CompiledPolicy) -> str:
+    """Why ``winner`` takes precedence over ``other``, in words (the tester and shadowing warnings)."""
     w, o = winner.sort_key, other.sort_key
     if w[0] != o[0]:
         return f"higher priority ({winner.spec.priority} > {other.spec.priority})"

@@ -59,5 +59,5 @@ def test_settings_checks(settings: Any, value: Any, expected: list[str]) -> None
 def test_unknown_setting_name_raises_a_clear_error() -> None:
     from cors_policies.conf import conf
 
-    with pytest.raises(AttributeError, match="CORS_POLICIES has no setting 'NOPE'; known: CACHE_ALIAS"):
+    with pytest.raises(AttributeError, match=r"CORS_POLICIES has no setting 'NOPE'; known: "):
         conf.NOPE  # noqa: B018

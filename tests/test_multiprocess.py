@@ -72,7 +72,7 @@ def serve(server: str, workers: int, *, redis: bool) -> Iterator[str]:
     elif "REDIS_URL" not in env:
         pytest.skip("REDIS_URL is not set")
     log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below, after the server stops)
-    process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: S603
+    process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -98,8 +98,8 @@ def serve(server: str, workers: int, *, redis: bool) -> Iterator[str]:
 
 def fetch(base: str, origin: str) -> tuple[str, str | None]:
     """(worker pid, Access-Control-Allow-Origin) of a GET /health from ``origin``."""
-    request = urllib.request.Request(f"{base}/health", headers={"Origin": origin})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+    request = urllib.request.Request(f"{base}/health", headers={"Origin": origin})
+    with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200
         return response.headers[PID_HEADER], response.headers.get("Access-Control-Allow-Origin")
 

@@ -1,0 +1,400 @@
+"""The Django admin for CORS policies: a face only. It edits rows and asks the engine questions.
+
+* The changelist is ordered by precedence (the engine's ``sort_key``): the first row that matches a path
+  is the policy that applies there.
+* The form shows lists as text and methods as checkboxes; validation is the shared validators'.
+* Actions enable, disable and duplicate with ``QuerySet.update()``/``create()``, which invalidate the
+  snapshot like a save, and record History (LogEntry) rows.
+* "Test a request" asks this process's snapshot, exactly as the middleware does.
+* The change page previews the headers the saved policy sends and warns where other policies win.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.functions import Cast
+from django.db.models.sql.compiler import SQLCompiler
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone, translation
+from django.utils.encoding import escape_uri_path
+from django.utils.html import format_html
+from django.utils.text import Truncator, capfirst, smart_split, unescape_string_literal
+
+from . import analysis
+from .cache import snapshot
+from .conf import conf
+from .engine import SAFELISTED_METHODS, Decision, PolicySet, PolicySpec
+from .forms import CorsPolicyForm, RequestTestForm
+from .models import SPEC_FIELDS, CorsPolicy
+
+#: How many origins the changelist shows before "+N more".
+SHORT_ORIGINS = 2
+COPY_SUFFIX = " (copy)"
+TESTER_URL_NAME = "cors_policies_corspolicy_test"
+
+
+def _model_field(name: str) -> Any:
+    return CorsPolicy._meta.get_field(name)
+
+
+def _specs(queryset: models.QuerySet[CorsPolicy]) -> list[PolicySpec]:
+    return [PolicySpec(**row) for row in queryset.order_by().values(*SPEC_FIELDS)]
+
+
+def precedence_order(specs: list[PolicySpec]) -> list[int]:
+    """Policy ids in the order the engine tries them (policies that do not compile are left out)."""
+    return [policy.id for policy in PolicySet.build(specs).policies]
+
+
+class RankIn(models.Func):
+    """A row's 1-based position in ``ids`` (``default`` when absent), as one SQL expression:
+    ``CASE pk WHEN id1 THEN 1 WHEN id2 THEN 2 ... ELSE default END``. (Case/When would build one ORM
+    lookup per id, which dominates the page's time with thousands of policies.)"""
+
+    output_field = models.IntegerField()
+
+    def __init__(self, ids: list[int], default: int) -> None:
+        super().__init__(models.F("pk"))
+        self.ids = ids
+        self.default = default
+
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[str | int, ...]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        whens = " ".join("WHEN %s THEN %s" for _ in self.ids)
+        values = [value for rank, pk in enumerate(self.ids, start=1) for value in (pk, rank)]
+        return f"CASE {column} {whens} ELSE %s END", (*params, *values, self.default)
+
+
+def _rank_case(ids: list[int], default: int) -> RankIn | models.Value:
+    return RankIn(ids, default) if ids else models.Value(default)
+
+
+def copy_name(name: str, taken: set[str]) -> str:
+    """``name (copy)``, then ``name (copy 2)``...: the first not in ``taken``, within the column's length."""
+    limit: int = _model_field("name").max_length
+    number = 1
+    while True:
+        suffix = COPY_SUFFIX if number == 1 else f" (copy {number})"
+        candidate = name[: limit - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+def curl_command(url: str, form: dict[str, Any]) -> str:
+    """The same request from a terminal, to compare with what the server really answers."""
+    parts = ["curl", "-si"]
+    if form["preflight"]:
+        parts += ["-X", "OPTIONS", url, "-H", f"Origin: {form['origin']}"]
+        parts += ["-H", f"Access-Control-Request-Method: {form['method']}"]
+        if form["request_headers"]:
+            names = ",".join(sorted({name.lower() for name in form["request_headers"]}))
+            parts += ["-H", f"Access-Control-Request-Headers: {names}"]
+        if form["private_network"]:
+            parts += ["-H", "Access-Control-Request-Private-Network: true"]
+    else:
+        if form["method"] == "HEAD":
+            parts.append("--head")  # curl -X HEAD would wait for a body that never comes
+        elif form["method"] != "GET":
+            parts += ["-X", form["method"]]
+        parts += [url, "-H", f"Origin: {form['origin']}"]
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def annotate_precedence(queryset: models.QuerySet[CorsPolicy]) -> models.QuerySet[CorsPolicy]:
+    """Add ``precedence`` (the engine's order among all policies) and ``serving_rank`` (among the enabled
+    ones, 0 for disabled policies): one query for the specs, then one CASE per annotation."""
+    rows = list(queryset.model._default_manager.values(*SPEC_FIELDS, "enabled"))
+    order = precedence_order([PolicySpec(**{name: row[name] for name in SPEC_FIELDS}) for row in rows])
+    enabled = {row["id"] for row in rows if row["enabled"]}
+    serving = [pk for pk in order if pk in enabled]
+    return queryset.annotate(precedence=_rank_case(order, len(order) + 1), serving_rank=_rank_case(serving, 0))
+
+
+class PolicyChangeList(ChangeList):
+    """The policy list, in precedence order unless a column is clicked.
+
+    Precedence is computed by the engine, not stored, so it is annotated here (and only here: change pages
+    do not need it); the "#" column is then marked as the sorted one (Django would mark the columns of the
+    model's ``Meta.ordering``, which is not what is shown).
+    """
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> models.QuerySet[CorsPolicy]:
+        if "precedence" not in self.root_queryset.query.annotations:
+            self.root_queryset = annotate_precedence(self.root_queryset)
+        return super().get_queryset(request, exclude_parameters)
+
+    def get_ordering(self, request: HttpRequest, queryset: models.QuerySet[CorsPolicy]) -> list[Any]:
+        if self.params.get(ORDER_VAR):
+            return super().get_ordering(request, queryset)
+        return ["precedence", "pk"]
+
+    def get_ordering_field_columns(self) -> dict[int, Literal["desc", "asc"]]:
+        columns = list(self.list_display)
+        if ORDER_VAR in self.params or "precedence_rank" not in columns:
+            return super().get_ordering_field_columns()
+        return {columns.index("precedence_rank"): "asc"}
+
+
+@admin.register(CorsPolicy)
+class CorsPolicyAdmin(admin.ModelAdmin):
+    form = CorsPolicyForm
+    list_display = (
+        "precedence_rank",
+        "name",
+        "path_pattern",
+        "origins_short",
+        "methods_short",
+        "allow_credentials",
+        "enabled",
+        "priority",
+        "updated_at",
+        "test_link",
+    )
+    list_display_links = ("name",)
+    list_filter = ("enabled", "allow_credentials", "allow_private_network")
+    search_fields = ("name", "path_pattern", "allowed_origins", "allowed_origin_regexes")
+    search_help_text = "Searches names, path patterns, origins and origin regexes (every word must match)."
+    actions = ("enable_policies", "disable_policies", "duplicate_policies")
+    change_list_template = "admin/cors_policies/corspolicy/change_list.html"
+    change_form_template = "admin/cors_policies/corspolicy/change_form.html"
+    tester_template = "admin/cors_policies/corspolicy/tester.html"
+    fieldsets = (
+        (None, {"fields": ("name", "description")}),
+        ("Match", {"fields": ("path_pattern", "priority", "enabled")}),
+        ("Origins", {"fields": ("allowed_origins", "allowed_origin_regexes")}),
+        ("Request", {"fields": ("allowed_methods", "other_methods", "allowed_headers")}),
+        ("Response", {"fields": ("expose_headers", "allow_credentials", "max_age", "allow_private_network")}),
+    )
+
+    class Media:
+        css = {"all": ("cors_policies/admin.css",)}
+
+    # -- list ----------------------------------------------------------------------------------
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet[CorsPolicy], search_term: str
+    ) -> tuple[models.QuerySet[CorsPolicy], bool]:
+        """Each word in the name, the path pattern, or the text of the origin lists.
+
+        The lists are JSON: they are cast to text (SQLite and PostgreSQL alike) and the word is searched
+        JSON-encoded, so a regex's backslash (stored as ``\\\\``) is found as typed.
+        """
+        if search_term and "origins_text" not in queryset.query.annotations:
+            queryset = queryset.alias(
+                origins_text=Cast("allowed_origins", output_field=models.TextField()),
+                origin_regexes_text=Cast("allowed_origin_regexes", output_field=models.TextField()),
+            )
+        for bit in smart_split(search_term):
+            if bit[0] in "\"'" and bit[-1] == bit[0] and len(bit) > 1:
+                bit = unescape_string_literal(bit)
+            encoded = json.dumps(bit)[1:-1]
+            queryset = queryset.filter(
+                models.Q(name__icontains=bit)
+                | models.Q(path_pattern__icontains=bit)
+                | models.Q(origins_text__icontains=encoded)
+                | models.Q(origin_regexes_text__icontains=encoded)
+            )
+        return queryset, False
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return PolicyChangeList
+
+    @admin.display(description="#", ordering="precedence")
+    def precedence_rank(self, obj: CorsPolicy) -> str:
+        """Where this policy stands among the enabled ones: the first matching row wins."""
+        rank = getattr(obj, "serving_rank", 0)
+        if rank:
+            return str(rank)
+        return "skipped" if obj.enabled else "off"  # enabled but not compiled: the tester says why
+
+    @admin.display(description="origins")
+    def origins_short(self, obj: CorsPolicy) -> str:
+        origins = [str(origin) for origin in obj.allowed_origins or []]
+        regexes = list(obj.allowed_origin_regexes or [])
+        shown = ", ".join(origins[:SHORT_ORIGINS])
+        more = len(origins) - SHORT_ORIGINS
+        extras = []
+        if more > 0:
+            extras.append(f"+{more} more")
+        if regexes:
+            extras.append(f"{len(regexes)} regex" + ("es" if len(regexes) > 1 else ""))
+        text = ", ".join(part for part in (shown, *extras) if part)
+        return Truncator(text).chars(80) if text else "none"
+
+    @admin.display(description="methods")
+    def methods_short(self, obj: CorsPolicy) -> str:
+        return ", ".join(str(method) for method in obj.allowed_methods or []) or "(safelisted only)"
+
+    @admin.display(description="test")
+    def test_link(self, obj: CorsPolicy) -> str:
+        return format_html('<a href="{}">Test</a>', self._tester_url_for(obj))
+
+    # -- form ----------------------------------------------------------------------------------
+
+    def get_fieldsets(self, request: HttpRequest, obj: CorsPolicy | None = None) -> Any:
+        if self.has_change_permission(request, obj) or (obj is None and self.has_add_permission(request)):
+            return self.fieldsets
+        # Read-only pages show the stored list; "other methods" is only an input.
+        return tuple(
+            (name, {**options, "fields": tuple(f for f in options["fields"] if f != "other_methods")})
+            for name, options in self.fieldsets
+        )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = dict(extra_context or {})
+        saved = self.get_object(request, unquote(object_id))
+        if saved is not None:
+            spec = saved.to_spec()
+            others = _specs(CorsPolicy.objects.filter(enabled=True).exclude(pk=saved.pk))
+            context["cors_preview"] = analysis.preview(spec)
+            context["cors_shadows"] = analysis.find_shadows(spec, others)
+            context["cors_tester_url"] = self._tester_url_for(saved)
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _tester_url_for(self, policy: CorsPolicy) -> str:
+        """The tester, prefilled with an origin and a path this policy covers."""
+        query = {
+            "origin": analysis.sample_origin(policy.allowed_origins or []) or "",
+            "method": "GET",
+            "path": analysis.sample_path(policy.path_pattern) or "",
+        }
+        return reverse(f"{self.admin_site.name}:{TESTER_URL_NAME}") + "?" + urlencode(query)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _set_enabled(self, request: HttpRequest, queryset: models.QuerySet[CorsPolicy], enabled: bool) -> None:
+        with transaction.atomic():
+            changing = list(queryset.filter(enabled=not enabled).order_by("pk"))
+            if changing:
+                # QuerySet.update() bumps the shared version: the snapshot reloads like after a save.
+                CorsPolicy.objects.filter(pk__in=[p.pk for p in changing]).update(
+                    enabled=enabled, updated_at=timezone.now()
+                )
+                with translation.override(None):  # the admin stores field labels untranslated
+                    label = str(capfirst(_model_field("enabled").verbose_name))
+                for policy in changing:
+                    self.log_change(request, policy, [{"changed": {"fields": [label]}}])
+        verb = "Enabled" if enabled else "Disabled"
+        count = len(changing)
+        noun = "policy" if count == 1 else "policies"
+        if count:
+            self.message_user(request, f"{verb} {count} {noun}.", messages.SUCCESS)
+        else:
+            state = "enabled" if enabled else "disabled"
+            self.message_user(request, f"The selected policies were already {state}.", messages.INFO)
+
+    @admin.action(description="Enable selected policies", permissions=["change"])
+    def enable_policies(self, request: HttpRequest, queryset: models.QuerySet[CorsPolicy]) -> None:
+        self._set_enabled(request, queryset, True)
+
+    @admin.action(description="Disable selected policies", permissions=["change"])
+    def disable_policies(self, request: HttpRequest, queryset: models.QuerySet[CorsPolicy]) -> None:
+        self._set_enabled(request, queryset, False)
+
+    @admin.action(description="Duplicate selected policies (as disabled copies)", permissions=["add"])
+    def duplicate_policies(self, request: HttpRequest, queryset: models.QuerySet[CorsPolicy]) -> None:
+        created = []
+        with transaction.atomic():
+            originals = list(queryset.order_by("pk"))
+            taken = set(CorsPolicy.objects.values_list("name", flat=True))
+            for original in originals:
+                name = copy_name(original.name, taken)
+                taken.add(name)
+                fields = {f: getattr(original, f) for f in SPEC_FIELDS if f not in ("id", "name")}
+                copy = CorsPolicy.objects.create(**fields, name=name, description=original.description, enabled=False)
+                self.log_addition(request, copy, [{"added": {}}])
+                created.append(copy)
+        names = ", ".join(repr(policy.name) for policy in created)
+        noun = "policy" if len(created) == 1 else "policies"
+        self.message_user(
+            request, f"Created {len(created)} disabled {noun}: {names}. Enable them when ready.", messages.SUCCESS
+        )
+
+    # -- the request tester --------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        tester = path("test/", self.admin_site.admin_view(self.tester_view), name=TESTER_URL_NAME)
+        return [tester, *super().get_urls()]
+
+    def tester_view(self, request: HttpRequest) -> HttpResponse:
+        """Ask this process's snapshot, as the middleware does, what a browser would get."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        fields = RequestTestForm.base_fields
+        bound = any(name in request.GET for name in fields)
+        form = RequestTestForm(request.GET if bound else None, initial={"method": "GET"})
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "title": "Test a request",
+            "opts": self.opts,
+            "form": form,
+            "media": self.media + form.media,
+            "has_view_permission": True,
+            "preflight_status": conf.PREFLIGHT_STATUS,
+        }
+        if bound and form.is_valid():
+            data = form.cleaned_data
+            policy_set = snapshot.get()
+            context["data"] = data
+            context["policy_set"] = policy_set
+            if policy_set is not None:
+                decision = policy_set.simulate(
+                    origin=data["origin"],
+                    method=data["method"],
+                    path=data["path"],
+                    request_headers=data["request_headers"],
+                    preflight=data["preflight"],
+                    private_network=data["private_network"],
+                )
+                context["decision"] = decision
+                context["notes"] = self._tester_notes(data, decision)
+                context["curl"] = curl_command(request.build_absolute_uri(escape_uri_path(data["path"])), data)
+                if decision.policy is not None:
+                    context["policy_url"] = reverse(
+                        f"{self.admin_site.name}:cors_policies_corspolicy_change", args=[decision.policy.id]
+                    )
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.tester_template, context)
+
+    @staticmethod
+    def _tester_notes(data: dict[str, Any], decision: Decision) -> list[str]:
+        notes = []
+        if not data["preflight"]:
+            if data["method"] not in SAFELISTED_METHODS:
+                notes.append(
+                    f"A browser sends a preflight before a {data['method']} request: tick “Preflight” to see "
+                    "whether it gets that far."
+                )
+            if data["request_headers"]:
+                notes.append(
+                    "Request headers are checked only in the preflight: tick “Preflight” to test them "
+                    "(this answer ignores them)."
+                )
+            if data["private_network"]:
+                notes.append("Private network access is asked only in the preflight: tick “Preflight” to test it.")
+        if decision.policy is not None and decision.policy.credentials and decision.allowed and not data["preflight"]:
+            notes.append("With credentials, the page must use fetch(..., {credentials: 'include'}) to send cookies.")
+        return notes

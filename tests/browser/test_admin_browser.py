@@ -1,0 +1,180 @@
+"""The admin in a real browser: forms, the tester, actions, and a change reaching a cross-origin fetch."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from cors_policies.models import CorsPolicy
+from tests.factories import CorsPolicyFactory
+
+LIST_PATH = "/admin/cors_policies/corspolicy/"
+
+FETCH = """async (url) => {
+    try {
+        const response = await fetch(url, {cache: "no-store"});
+        return {ok: true, status: response.status, body: await response.text()};
+    } catch (error) {
+        return {ok: false, error: String(error)};
+    }
+}"""
+
+
+def submit(page: Any, selector: str) -> None:
+    """Click a submit button and wait for the page it loads."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
+def texts(page: Any, selector: str) -> list[str]:
+    return [" ".join(text.split()) for text in page.locator(selector).all_inner_texts()]
+
+
+def header_rows(page: Any, container: str) -> list[tuple[str, str]]:
+    rows = page.locator(f"{container} table.cors-headers tbody tr")
+    return [(row.locator("th").inner_text(), row.locator("td code").inner_text()) for row in rows.all()]
+
+
+def test_create_a_policy_with_the_error_at_the_origin_field(login: Callable[[], Any], live_server: Any) -> None:
+    page = login()
+    page.click("text=CORS policies")
+    page.click("a.addlink")
+    page.fill("#id_name", "partners")
+    page.fill("#id_path_pattern", "/api/partners/**")
+    page.fill("#id_allowed_origins", "https://partner.example.com/")
+    page.check("#id_allowed_methods_3")  # PUT
+    page.fill("#id_allowed_headers", "Content-Type, X-Token")
+    submit(page, "input[name=_save]")
+
+    errors = texts(page, ".form-row.field-allowed_origins ul.errorlist li")
+    assert errors == [
+        "'https://partner.example.com/' contains a path; an origin is only scheme://host[:port], so write "
+        "https://partner.example.com (browsers send no trailing slash)."
+    ]
+    assert texts(page, "p.errornote") == ["Please correct the error below."]
+    assert not CorsPolicy.objects.exists()
+
+    page.fill("#id_allowed_origins", "https://partner.example.com")
+    submit(page, "input[name=_save]")
+
+    assert texts(page, "ul.messagelist li.success")[0].startswith("The CORS policy “partners (/api/partners/**)”")
+    policy = CorsPolicy.objects.get()
+    assert policy.allowed_origins == ["https://partner.example.com"]
+    assert policy.allowed_methods == ["PUT"]
+    assert policy.allowed_headers == ["Content-Type", "X-Token"]
+    assert policy.enabled is True
+
+
+def test_tester_allowed_and_refused(login: Callable[[], Any], live_server: Any) -> None:
+    CorsPolicyFactory(
+        name="api",
+        path_pattern="/api/**",
+        allowed_origins=["https://app.example.com"],
+        allowed_methods=["GET", "PUT"],
+        allowed_headers=["X-Token"],
+        max_age=600,
+    )
+    page = login()
+    page.goto(live_server.url + LIST_PATH)
+    page.click("a.cors-tester-link")
+    page.fill("#id_origin", "https://app.example.com")
+    page.fill("#id_method", "PUT")
+    page.fill("#id_path", "/api/items/1")
+    page.fill("#id_request_headers", "X-Token")
+    page.check("#id_preflight")
+    submit(page, "input[type=submit][value=Test]")
+
+    assert texts(page, "#cors-verdict") == [
+        "Allowed. The browser accepts this preflight and goes on to send the PUT request."
+    ]
+    assert page.locator("#cors-policy-link").inner_text() == "api"
+    assert header_rows(page, "#cors-response") == [
+        ("Access-Control-Allow-Origin", "https://app.example.com"),
+        ("Access-Control-Allow-Methods", "GET, PUT"),
+        ("Access-Control-Allow-Headers", "X-Token"),
+        ("Access-Control-Max-Age", "600"),
+        ("Vary", "Origin"),
+    ]
+
+    page.fill("#id_origin", "https://evil.example")
+    page.fill("#id_method", "DELETE")
+    submit(page, "input[type=submit][value=Test]")
+
+    assert texts(page, "#cors-verdict") == [
+        "Refused. The browser rejects this preflight and never sends the DELETE request."
+    ]
+    assert texts(page, "ul.cors-reasons li") == [
+        "Origin https://evil.example is not allowed by policy 'api' (it allows https://app.example.com).",
+        "Method DELETE is not in the allowed methods GET, PUT.",
+    ]
+    assert header_rows(page, "#cors-response") == [("Vary", "Origin")]
+
+
+def test_disable_a_policy_with_the_action(login: Callable[[], Any], live_server: Any) -> None:
+    keep = CorsPolicyFactory(name="keep", path_pattern="/keep")
+    target = CorsPolicyFactory(name="target", path_pattern="/target")
+    page = login()
+    page.goto(live_server.url + LIST_PATH)
+    page.check(f"input.action-select[value='{target.pk}']")
+    page.select_option("select[name=action]", "disable_policies")
+    submit(page, "button[name=index]")
+
+    assert texts(page, "ul.messagelist li") == ["Disabled 1 policy."]
+    row = page.locator("#result_list tbody tr", has=page.locator("th.field-name", has_text="target"))
+    assert row.locator("td.field-enabled img").get_attribute("alt") == "False"
+    assert row.locator("td.field-precedence_rank").inner_text() == "off"
+    target.refresh_from_db()
+    keep.refresh_from_db()
+    assert (target.enabled, keep.enabled) == (False, True)
+
+
+def test_a_saved_change_reaches_the_next_cross_origin_fetch(
+    login: Callable[[], Any], live_server: Any, browser: Any, settings: Any
+) -> None:
+    """Edit in the admin (on http://localhost:PORT), then fetch from a page on http://127.0.0.1:PORT."""
+    # A long refresh interval: only the commit hook can make the new policy visible in time.
+    settings.CORS_POLICIES = {"REFRESH_INTERVAL": 3600}
+    port = urlsplit(live_server.url).port
+    other_origin = f"http://127.0.0.1:{port}"
+    api_url = f"http://localhost:{port}/health"
+    policy = CorsPolicyFactory(
+        name="health", path_pattern="/health", allowed_origins=["https://elsewhere.example"], allowed_methods=["GET"]
+    )
+
+    app = browser.new_page()  # a page of another origin, in its own context
+    console: list[str] = []
+    app.on("console", lambda message: console.append(message.text))
+    app.goto(other_origin + "/")
+
+    refused = app.evaluate(FETCH, api_url)
+    assert refused == {"ok": False, "error": "TypeError: Failed to fetch"}
+    assert any("has been blocked by CORS policy" in line for line in console), console
+
+    admin = login()
+    admin.goto(f"{live_server.url}{LIST_PATH}{policy.pk}/change/")
+    admin.fill("#id_allowed_origins", other_origin)
+    submit(admin, "input[name=_save]")
+    assert texts(admin, "ul.messagelist li.success")[0].startswith("The CORS policy “health (/health)”")
+
+    allowed = app.evaluate(FETCH, api_url)
+    assert allowed == {"ok": True, "status": 200, "body": '{"status": "ok"}'}
+
+    # And back: the very next fetch is refused again.
+    admin.goto(f"{live_server.url}{LIST_PATH}{policy.pk}/change/")
+    admin.uncheck("#id_enabled")
+    submit(admin, "input[name=_save]")
+    assert app.evaluate(FETCH, api_url)["ok"] is False
+    app.close()
+
+
+def test_tester_is_linked_prefilled_from_each_row(login: Callable[[], Any], live_server: Any) -> None:
+    CorsPolicyFactory(name="public", path_pattern="/api/public/**", allowed_origins=["*"])
+    page = login()
+    page.goto(live_server.url + LIST_PATH)
+    page.locator("td.field-test_link a").click()
+    assert page.input_value("#id_origin") == "https://www.example.com"
+    assert page.input_value("#id_path") == "/api/public/example"
+    assert texts(page, "#cors-verdict") == ["Allowed. The browser lets the page read the response."]
+    assert re.search(r"^curl -si http://localhost:\d+/api/public/example", page.inner_text("#cors-curl"))
