@@ -25,7 +25,7 @@ import pytest
 from django.db import connection
 
 from cors_policies.models import CorsPolicy
-from tests.served_by import PID_HEADER
+from tests.served_by import AT_HEADER, PID_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 REFRESH_INTERVAL = 1.0  # the demo settings' value
@@ -98,21 +98,39 @@ def serve(server: str, workers: int, *, redis: bool) -> Iterator[str]:
 
 def fetch(base: str, origin: str) -> tuple[str, str | None]:
     """(worker pid, Access-Control-Allow-Origin) of a GET /health from ``origin``."""
+    pid, allowed, _ = fetch_timed(base, origin)
+    return pid, allowed
+
+
+def fetch_timed(base: str, origin: str) -> tuple[str, str | None, float]:
+    """Also when (this machine's monotonic clock) the worker served it."""
     request = urllib.request.Request(f"{base}/health", headers={"Origin": origin})
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200
-        return response.headers[PID_HEADER], response.headers.get("Access-Control-Allow-Origin")
+        headers = response.headers
+        return headers[PID_HEADER], headers.get("Access-Control-Allow-Origin"), float(headers[AT_HEADER])
 
 
-def poll(
-    base: str, origin: str, until: float, stop: threading.Event, seen: dict[str, float], lock: threading.Lock
-) -> None:
-    """Hammer the server until ``until``; record when each worker first answered ``origin`` as allowed."""
+class Observations:
+    """Per worker: the last time it served the old verdict, and whether it has served the new one."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last_old: dict[str, float] = {}
+        self.first_new: dict[str, float] = {}
+
+    def record(self, pid: str, allowed: str | None, served_at: float) -> None:
+        with self.lock:
+            if allowed == NEW:
+                self.first_new.setdefault(pid, served_at)
+            else:
+                self.last_old[pid] = max(served_at, self.last_old.get(pid, served_at))
+
+
+def poll(base: str, until: float, stop: threading.Event, seen: Observations) -> None:
+    """Hammer the server until ``until`` or ``stop``, recording every answer."""
     while not stop.is_set() and time.monotonic() < until:
-        pid, allowed = fetch(base, origin)
-        if allowed == origin:
-            with lock:
-                seen.setdefault(pid, time.monotonic())
+        seen.record(*fetch_timed(base, NEW))
 
 
 def _record_pid(base: str, results: list[str]) -> None:
@@ -135,28 +153,29 @@ def worker_pids(base: str, workers: int) -> set[str]:
 
 
 def measure_convergence(base: str, workers: int) -> dict[str, float]:
-    """Change the policy, then measure for every worker how long it kept serving the old verdict."""
+    """Change the policy; for every worker, how long after the change it still served the old verdict.
+
+    Measured on the server side (when each response was served, by the machine-wide monotonic clock),
+    so a worker the kernel happens not to hand requests to for a while is not counted as stale.
+    """
     pids = worker_pids(base, workers)
     for _ in range(workers * 8):  # every worker has loaded and serves the old verdict
         assert fetch(base, OLD)[1] == OLD
     CorsPolicy.objects.filter(name="health").update(allowed_origins=[NEW])  # commits: autocommit
     changed = time.monotonic()
-    seen: dict[str, float] = {}
-    lock = threading.Lock()
+    seen = Observations()
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=poll, args=(base, NEW, changed + BOUND + 3, stop, seen, lock))
-        for _ in range(workers * 2)
-    ]
+    threads = [threading.Thread(target=poll, args=(base, changed + BOUND + 5, stop, seen)) for _ in range(workers * 2)]
     for thread in threads:
         thread.start()
-    while len(seen) < workers and any(t.is_alive() for t in threads):
+    while len(seen.first_new) < workers and any(t.is_alive() for t in threads):
         time.sleep(0.02)
+    time.sleep(0.2)  # a little more traffic: any late stale answer would show now
     stop.set()
     for thread in threads:
         thread.join()
-    assert set(seen) == pids, f"workers {pids - set(seen)} never served the change"
-    return {pid: at - changed for pid, at in seen.items()}
+    assert set(seen.first_new) == pids, f"workers {pids - set(seen.first_new)} never served the change"
+    return {pid: max(seen.last_old.get(pid, changed) - changed, 0.0) for pid in pids}
 
 
 @pytest.mark.parametrize(
@@ -169,5 +188,5 @@ def test_every_worker_converges_within_the_bound(server: str, workers: int, redi
     with serve(server, workers, redis=redis) as base:
         delays = measure_convergence(base, workers)
     slowest = max(delays.values())
-    print(f"\n{server} x{workers} ({'redis' if redis else 'locmem'}): slowest worker {slowest:.3f} s, all {delays}")
-    assert slowest <= BOUND, f"a worker took {slowest:.3f} s (bound {BOUND} s): {delays}"
+    print(f"\n{server} x{workers} ({'redis' if redis else 'locmem'}): stale for at most {slowest:.3f} s: {delays}")
+    assert slowest <= BOUND, f"a worker served the old verdict {slowest:.3f} s after the change (bound {BOUND} s)"
