@@ -8,6 +8,10 @@ Defaults (every key optional)::
         "VERSION_TIMEOUT": 60,         # seconds the cached version lives; bounds any publish race
         "REFRESH_INTERVAL": 1.0,       # seconds between version checks in each process
         "PREFLIGHT_STATUS": 200,       # status of preflight answers (200 or 204)
+        # Who may use the REST API (cors_policies.api): DRF permission classes as dotted paths. The
+        # default requires the Django model permissions on CorsPolicy (view for reading and evaluate,
+        # add/change/delete for writes, add+change(+delete with prune) for import).
+        "API_PERMISSION_CLASSES": ["cors_policies.api.permissions.CorsPolicyPermissions"],
     }
 """
 
@@ -23,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "VERSION_TIMEOUT": 60,
     "REFRESH_INTERVAL": 1.0,
     "PREFLIGHT_STATUS": 200,
+    "API_PERMISSION_CLASSES": ["cors_policies.api.permissions.CorsPolicyPermissions"],
 }
 
 

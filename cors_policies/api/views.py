@@ -1,0 +1,481 @@
+"""The API's views: policies (CRUD with ETags, export, import), evaluate, and the OpenAPI schema.
+
+Faces only: the serializers validate with the model's validators, ``sync`` imports and exports,
+``history`` writes the admin's LogEntry rows, and evaluate asks the same compiled snapshot the
+middleware uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, cast
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
+from django.utils.http import parse_etags
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.serializers import BaseSerializer
+from rest_framework.validators import UniqueValidator
+from rest_framework.views import APIView
+
+from .. import history, sync
+from ..cache import snapshot
+from ..models import CorsPolicy
+from .parsers import JSONParser
+from .permissions import api_permission_classes
+from .serializers import (
+    POLICY_FIELDS,
+    CorsPolicySerializer,
+    DecisionSerializer,
+    ErrorSerializer,
+    EvaluateSerializer,
+    ImportResultSerializer,
+    PolicyDocumentSerializer,
+    StrictFieldsMixin,
+)
+
+#: Largest primary key a BigAutoField holds; larger ids are simply not found.
+MAX_ID = 2**63 - 1
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+SNAPSHOT_UNAVAILABLE = (
+    "The CORS policies could not be loaded from the database since this process started, so there is "
+    "nothing to evaluate against (the middleware is serving without CORS headers). Check the database "
+    "connection and the server log, then retry."
+)
+STALE_ETAG = (
+    "The policy changed since you read it: its ETag is no longer {sent}. GET it again, reapply your change "
+    "and send the new ETag in If-Match (or leave If-Match out to overwrite whatever is there)."
+)
+
+
+def is_number(value: str) -> bool:
+    """ASCII digits only: str.isdigit() is also true for "¹" or "٣", which int() refuses or reads otherwise."""
+    return value.isascii() and value.isdigit()
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (1/true/yes/on or 0/false/no/off); anything else is a 400 naming it."""
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValidationError({name: [f"Write {name}=1 or {name}=0 (or true / false), not {value[:50]!r}."]})
+
+
+def policy_etag(data: Mapping[str, Any]) -> str:
+    """A strong ETag of a policy's representation: ``updated_at`` is part of it, so every save changes it."""
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return '"' + hashlib.sha256(payload.encode()).hexdigest()[:32] + '"'
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The policy changed since you read it."
+    default_code = "precondition_failed"
+
+
+# --------------------------------------------------------------------------------------------------
+# The OpenAPI schema
+# --------------------------------------------------------------------------------------------------
+
+
+class CorsPolicyAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema, plus ``additionalProperties: false`` on bodies that refuse unknown keys."""
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        result: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictFieldsMixin):
+            result["additionalProperties"] = False
+        return result
+
+
+class CorsPolicySchemaGenerator(SchemaGenerator):
+    """Only this app's endpoints, wherever the project mounts it and whatever other APIs it has."""
+
+    def _initialise_endpoints(self) -> None:
+        super()._initialise_endpoints()
+        # drf-spectacular's endpoints are (path, path_regex, method, callback); DRF's stubs say 3-tuples.
+        endpoints: list[Any] = list(cast(Any, self.endpoints))
+        self.endpoints = [endpoint for endpoint in endpoints if getattr(endpoint[3], "cls", None) in API_VIEWS]
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI 3 schema of this API (YAML by default; ``?format=json`` or ``Accept: application/json``)."""
+
+    generator_class = CorsPolicySchemaGenerator
+    custom_settings = {
+        "TITLE": "CORS policies API",
+        "DESCRIPTION": (
+            "Manage, test and sync the CORS policies that cors_policies' middleware applies. "
+            "Writes take effect on the next request in the same process and within REFRESH_INTERVAL "
+            "everywhere else."
+        ),
+        "VERSION": "1",
+        "COMPONENT_SPLIT_REQUEST": True,
+    }
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """The error responses an operation can give, with their bodies."""
+    described = {
+        400: OpenApiResponse(
+            OpenApiTypes.OBJECT, description="Invalid input: messages per field (or `detail` for a malformed body)."
+        ),
+        401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+        403: OpenApiResponse(ErrorSerializer, description="Authenticated without the model permission needed."),
+        404: OpenApiResponse(ErrorSerializer, description="No such policy (or page)."),
+        412: OpenApiResponse(ErrorSerializer, description="If-Match does not match the policy's current ETag."),
+        415: OpenApiResponse(ErrorSerializer, description="The body is not application/json."),
+        503: OpenApiResponse(ErrorSerializer, description="The policies could not be loaded from the database."),
+    }
+    return {code: described[code] for code in codes}
+
+
+ETAG_HEADER = OpenApiParameter(
+    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201], description="The policy's current version."
+)
+POLICY_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The policy's id.")
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag you read; the write is refused with 412 if the policy changed since. Optional.",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Policies
+# --------------------------------------------------------------------------------------------------
+
+
+class EnabledFilter(BaseFilterBackend):
+    """``?enabled=true`` or ``?enabled=false``."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        if "enabled" not in request.query_params:
+            return queryset
+        return queryset.filter(enabled=query_flag(request, "enabled"))
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "enabled",
+                "required": False,
+                "in": "query",
+                "description": "Only enabled (true) or disabled (false) policies.",
+                "schema": {"type": "boolean"},
+            }
+        ]
+
+
+class PolicySearchFilter(SearchFilter):
+    search_description = "Words to find in the name, the path pattern or the allowed origins (all must match)."
+
+    def get_search_terms(self, request: Request) -> list[str]:
+        try:
+            terms: list[str] = super().get_search_terms(request)
+        except ValidationError as exc:  # DRF reports a NUL character without saying which parameter
+            raise ValidationError({self.search_param: exc.detail}) from None
+        return terms
+
+
+class CorsPolicyPagination(PageNumberPagination):
+    """``?page=N`` and ``?page_size=N`` (default 100, at most 1000); a value that is not a number is a 400."""
+
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+    last_page_strings = ()
+
+    def positive_int(self, request: Request, name: str) -> int | None:
+        value = request.query_params.get(name)
+        if value is None:
+            return None
+        if not is_number(value) or int(value) < 1:
+            raise ValidationError({name: [f"Write {name}=N with N a whole number from 1, not {value[:50]!r}."]})
+        return int(value)
+
+    def get_page_size(self, request: Request) -> int:
+        size = self.positive_int(request, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    def get_page_number(self, request: Request, paginator: Any) -> int:
+        return self.positive_int(request, self.page_query_param) or 1
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Results per page: {self.page_size} unless given, at most {self.max_page_size}."
+                )
+        return parameters
+
+
+class ApiPermissionsMixin:
+    """Permission classes from ``CORS_POLICIES["API_PERMISSION_CLASSES"]``, read per request."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [permission() for permission in api_permission_classes()]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List policies",
+        description="Paginated; filter with enabled and search.",
+        responses={200: CorsPolicySerializer(many=True), **errors(400, 401, 403, 404)},
+    ),
+    create=extend_schema(
+        summary="Create a policy",
+        responses={201: CorsPolicySerializer, **errors(400, 401, 403, 415)},
+        parameters=[ETAG_HEADER],
+    ),
+    retrieve=extend_schema(
+        summary="Read a policy",
+        responses={200: CorsPolicySerializer, **errors(401, 403, 404)},
+        parameters=[POLICY_ID, ETAG_HEADER],
+    ),
+    update=extend_schema(
+        summary="Replace a policy",
+        responses={200: CorsPolicySerializer, **errors(400, 401, 403, 404, 412, 415)},
+        parameters=[POLICY_ID, IF_MATCH, ETAG_HEADER],
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a policy",
+        responses={200: CorsPolicySerializer, **errors(400, 401, 403, 404, 412, 415)},
+        parameters=[POLICY_ID, IF_MATCH, ETAG_HEADER],
+    ),
+    destroy=extend_schema(
+        summary="Delete a policy",
+        responses={204: None, **errors(401, 403, 404, 412)},
+        parameters=[POLICY_ID, IF_MATCH],
+    ),
+)
+class CorsPolicyViewSet(ApiPermissionsMixin, viewsets.ModelViewSet[CorsPolicy]):
+    """CORS policies. Every write takes effect on the next request and is recorded in the admin's history."""
+
+    queryset = CorsPolicy.objects.all()
+    serializer_class = CorsPolicySerializer
+    parser_classes = [JSONParser]
+    pagination_class = CorsPolicyPagination
+    filter_backends = [EnabledFilter, PolicySearchFilter, OrderingFilter]
+    # allowed_origins is a JSON array: icontains searches its text, on SQLite and PostgreSQL alike.
+    search_fields = ["name", "path_pattern", "allowed_origins"]
+    ordering_fields = ["id", "name", "path_pattern", "priority", "enabled", "created_at", "updated_at"]
+    ordering = ["-priority", "path_pattern", "id"]
+    lookup_value_regex = "[^/]+"  # any segment reaches get_object, which answers a JSON 404 for non-ids
+    schema = CorsPolicyAutoSchema()
+    lock = False
+
+    def required_model_actions(self, request: Request) -> list[str] | None:
+        """What the permission class checks when the method alone does not say it (export, import)."""
+        if self.action == "export_policies":
+            return ["view"]
+        if self.action == "import_policies":
+            return ["add", "change", "delete"] if query_flag(request, "prune") else ["add", "change"]
+        return None
+
+    def get_queryset(self) -> QuerySet[CorsPolicy]:
+        queryset = CorsPolicy.objects.all()
+        return queryset.select_for_update() if self.lock else queryset
+
+    def get_object(self) -> CorsPolicy:
+        value = str(self.kwargs[self.lookup_field])
+        policy = None
+        if is_number(value) and int(value) <= MAX_ID:  # else not an id this table can hold
+            policy = self.filter_queryset(self.get_queryset()).filter(pk=int(value)).first()
+        if policy is None:
+            raise NotFound(f"There is no policy with id {value[:30]}.")
+        self.check_object_permissions(self.request, policy)
+        return policy
+
+    def get_locked_object(self) -> CorsPolicy:
+        """The policy, locked until the end of the transaction: no other writer can slip in between."""
+        self.lock = True
+        try:
+            return self.get_object()
+        finally:
+            self.lock = False
+
+    def check_if_match(self, request: Request, policy: CorsPolicy) -> None:
+        header = request.headers.get("If-Match")
+        if header is None:
+            return  # last write wins
+        sent = parse_etags(header)
+        if "*" in sent or policy_etag(self.get_serializer(policy).data) in sent:
+            return
+        raise PreconditionFailed(STALE_ETAG.format(sent=header[:200]))
+
+    def save(self, serializer: BaseSerializer[CorsPolicy]) -> CorsPolicy:
+        """Save; a name taken by a concurrent writer after validation is a 400, as validation would say."""
+        try:
+            with transaction.atomic():
+                return serializer.save()
+        except IntegrityError:
+            unique = next(v for v in serializer.fields["name"].validators if isinstance(v, UniqueValidator))  # type: ignore[attr-defined]
+            raise ValidationError({"name": [unique.message]}) from None
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = self.get_serializer(self.get_object()).data
+        return Response(data, headers={"ETag": policy_etag(data)})
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            policy = self.save(serializer)
+            history.log_changes(request.user, added=[policy])
+        data = serializer.data
+        location = reverse(f"{request.resolver_match.namespace}:corspolicy-detail", args=[policy.pk], request=request)  # type: ignore[union-attr]
+        return Response(data, status=status.HTTP_201_CREATED, headers={"ETag": policy_etag(data), "Location": location})
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        partial = kwargs.pop("partial", False)
+        with transaction.atomic():
+            policy = self.get_locked_object()
+            self.check_if_match(request, policy)
+            before = {name: getattr(policy, name) for name in POLICY_FIELDS}
+            serializer = self.get_serializer(policy, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            self.save(serializer)
+            changed = [name for name in POLICY_FIELDS if getattr(policy, name) != before[name]]
+            history.log_changes(request.user, changed=[(policy, changed)])
+        data = serializer.data
+        return Response(data, headers={"ETag": policy_etag(data)})
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with transaction.atomic():
+            policy = self.get_locked_object()
+            self.check_if_match(request, policy)
+            history.log_changes(request.user, deleted=[policy])
+            policy.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Export every policy",
+        description="The document `POST /policies/import/` takes: every policy by name, without ids and timestamps.",
+        responses={200: PolicyDocumentSerializer, **errors(401, 403)},
+    )
+    @action(detail=False, methods=["get"], url_path="export", url_name="export", pagination_class=None)
+    def export_policies(self, request: Request) -> Response:
+        return Response(sync.export_document())
+
+    @extend_schema(
+        summary="Import policies",
+        description=(
+            "Create or update each policy of the document by name (a field left out takes its default), in one "
+            "transaction, after validating all of them: any error and nothing is written. `prune` also deletes "
+            "the policies the document does not name; `dry_run` writes nothing and returns the same diff. "
+            "Needs the add and change permissions, and delete with `prune`."
+        ),
+        request=PolicyDocumentSerializer,
+        parameters=[
+            OpenApiParameter("prune", OpenApiTypes.BOOL, description="Delete the policies the document does not name."),
+            OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="Write nothing; return what would change."),
+        ],
+        responses={
+            200: ImportResultSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Invalid document, nothing written: errors per policy index and field, such as "
+                '{"policies": {"2": {"allowed_origins": ["..."]}}}.',
+            ),
+            **errors(401, 403, 415),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="import", url_name="import")
+    def import_policies(self, request: Request) -> Response:
+        prune = query_flag(request, "prune")
+        dry_run = query_flag(request, "dry_run")
+        try:
+            diff = sync.apply_document(request.data, prune=prune, dry_run=dry_run, user=request.user)
+        except sync.DocumentError as exc:
+            raise ValidationError(exc.errors) from None
+        return Response(diff)
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluate
+# --------------------------------------------------------------------------------------------------
+
+
+class EvaluateView(ApiPermissionsMixin, APIView):
+    """What the middleware would answer a browser's request, and why: from the same compiled policies."""
+
+    parser_classes = [JSONParser]
+    schema = CorsPolicyAutoSchema()
+
+    def required_model_actions(self, request: Request) -> list[str]:
+        return ["view"]
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> EvaluateSerializer:
+        """For the browsable API's form."""
+        return EvaluateSerializer(*args, **kwargs)
+
+    @extend_schema(
+        summary="Evaluate a request",
+        description=(
+            "Describe a browser request; get the CORS answer the middleware would give it (the response "
+            "headers), which policy applies and why, and every reason it would be refused. Only enabled "
+            "policies count, as for the middleware."
+        ),
+        request=EvaluateSerializer,
+        responses={200: DecisionSerializer, **errors(400, 401, 403, 415, 503)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = EvaluateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        policy_set = snapshot.get()
+        if policy_set is None:
+            return Response({"detail": SNAPSHOT_UNAVAILABLE}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        decision = policy_set.simulate(**serializer.validated_data)
+        return Response(decision.as_dict())
+
+
+#: The views the schema describes (the root and the schema itself are left out).
+API_VIEWS = (CorsPolicyViewSet, EvaluateView)
+
+
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Every other URL under the API: a JSON 404 like the API's own, not the project's HTML page."""
+    return JsonResponse({"detail": "There is no such endpoint here; GET the API root for the list."}, status=404)
+
+
+class ApiRootView(ApiPermissionsMixin, APIView):
+    """The CORS policies API: follow the links."""
+
+    schema = None
+
+    def get(self, request: Request) -> Response:
+        namespace = request.resolver_match.namespace  # type: ignore[union-attr]
+        links = {
+            "policies": "corspolicy-list",
+            "export": "corspolicy-export",
+            "import": "corspolicy-import",
+            "evaluate": "evaluate",
+            "schema": "schema",
+        }
+        return Response({key: reverse(f"{namespace}:{name}", request=request) for key, name in links.items()})
