@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
+from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS
 
@@ -84,6 +85,28 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="cors_policies.E006",
             )
         )
+    classes = value.get("API_PERMISSION_CLASSES", DEFAULTS["API_PERMISSION_CLASSES"])
+    if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
+        messages.append(
+            Error(
+                f"CORS_POLICIES['API_PERMISSION_CLASSES'] is {classes!r}; it must be a list of dotted paths.",
+                hint=f"The default is {DEFAULTS['API_PERMISSION_CLASSES']!r}.",
+                id="cors_policies.E008",
+            )
+        )
+    else:
+        for path in classes:
+            try:
+                import_string(path)
+            except ImportError as exc:
+                messages.append(
+                    Error(
+                        f"CORS_POLICIES['API_PERMISSION_CLASSES'] names {path!r}, which cannot be imported ({exc}).",
+                        hint="Write the dotted path of a DRF permission class, such as "
+                        "'rest_framework.permissions.IsAdminUser'.",
+                        id="cors_policies.E008",
+                    )
+                )
     caches = getattr(settings, "CACHES", {}) or {}
     alias = value.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
     if caches and alias not in caches:

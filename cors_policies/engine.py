@@ -11,6 +11,7 @@ The rules are the WHATWG Fetch standard's CORS protocol: https://fetch.spec.what
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -53,6 +54,14 @@ _REQUEST_ORIGIN_RE: Final = re.compile(rf"([a-z][a-z0-9+.\-]*)://({_HOST})(?::([
 _ENTRY_ORIGIN_RE: Final = re.compile(
     r"([A-Za-z][A-Za-z0-9+.\-]*)://(\*\.)?([A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?"
 )
+
+
+def compile_user_regex(pattern: str) -> re.Pattern[str]:
+    """Compile an operator's regex; Python's FutureWarnings about it ("possible nested set") are the
+    operator's concern, shown by the validators, not noise in every process's logs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return re.compile(pattern)
 
 
 def is_token(value: str) -> bool:
@@ -243,7 +252,7 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
         raise PatternError("The path pattern is empty; write a path such as /api/** (or /** for every path).")
     if pattern.startswith("^"):
         try:
-            compiled = re.compile(pattern)
+            compiled = compile_user_regex(pattern)
         except re.error as exc:
             raise PatternError(
                 f"{pattern!r} is not a valid regular expression ({exc}); fix it, or use a glob such as /api/**."
@@ -483,7 +492,7 @@ class CompiledPolicy:
         self.wildcards = tuple(
             (entry.scheme, "." + entry.domain, entry.port) for entry in entries if entry.kind == "wildcard"
         )
-        self.origin_regexes = tuple(re.compile(regex) for regex in spec.allowed_origin_regexes)
+        self.origin_regexes = tuple(compile_user_regex(regex) for regex in spec.allowed_origin_regexes)
 
         self.any_method = "*" in spec.allowed_methods
         self.methods = frozenset(m for m in spec.allowed_methods if m != "*")

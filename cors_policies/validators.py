@@ -13,7 +13,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from .engine import NORMALIZED_METHODS, OriginError, PatternError, is_token, parse_origin_entry, parse_path_pattern
+from .engine import (
+    NORMALIZED_METHODS,
+    OriginError,
+    PatternError,
+    compile_user_regex,
+    is_token,
+    parse_origin_entry,
+    parse_path_pattern,
+)
 
 STAR_WITH_CREDENTIALS = (
     "'*' cannot be used with credentials: every web page could then read your users' data with their "
@@ -64,8 +72,17 @@ def validate_origin_regexes(value: Any) -> None:
     regexes = _require_list(value, r'"^https://[a-z0-9-]+\\.example\\.com$"')
     errors = []
     for regex in regexes:
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in regex):
+            errors.append(
+                ValidationError(
+                    f"{regex!r} contains control characters, which no origin has; write them as escapes "
+                    r"such as \n if you must, or remove them.",
+                    code="regex_control",
+                )
+            )
+            continue
         try:
-            re.compile(regex)
+            compile_user_regex(regex)
         except re.error as exc:
             errors.append(
                 ValidationError(

@@ -48,6 +48,9 @@ def test_middleware_below_harmless_middleware_passes(settings: Any) -> None:
         ({"REFRESH_INTERVAL": "1"}, ["cors_policies.E005"]),
         ({"PREFLIGHT_STATUS": 302}, ["cors_policies.E006"]),
         ({"CACHE_ALIAS": "nope"}, ["cors_policies.E007"]),
+        ({"API_PERMISSION_CLASSES": "rest_framework.permissions.IsAdminUser"}, ["cors_policies.E008"]),
+        ({"API_PERMISSION_CLASSES": ["no.such.Permission"]}, ["cors_policies.E008"]),
+        ({"API_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"]}, []),
         ({"REFRESH_INTERVAL": 0.5, "PREFLIGHT_STATUS": 204}, []),
     ],
 )

@@ -458,3 +458,22 @@ def test_normalize_methods(value: list[str], expected: list[str]) -> None:
 )
 def test_normalize_header_names(value: list[str], expected: list[str]) -> None:
     assert normalize_header_names(value) == expected
+
+
+def test_regexes_with_control_characters_are_refused() -> None:
+    """PostgreSQL's jsonb cannot store NUL, and no origin contains a control character."""
+    assert refusal(validate_origin_regexes, ["https://a\x00b"]) == [
+        (
+            "regex_control",
+            "'https://a\\x00b' contains control characters, which no origin has; write them as escapes such as "
+            "\\n if you must, or remove them.",
+        )
+    ]
+
+
+def test_regex_future_warnings_are_not_raised() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate_origin_regexes(["[[a]"])
