@@ -12,7 +12,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from cors_policies.validators import (
+    ORIGIN_ALPHABET,
     STAR_WITH_CREDENTIALS,
+    find_backtracking,
     normalize_header_names,
     normalize_methods,
     normalize_origins,
@@ -477,3 +479,117 @@ def test_regex_future_warnings_are_not_raised() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         validate_origin_regexes(["[[a]"])
+
+
+# ==================================================================================================
+# Catastrophic backtracking (ReDoS)
+# ==================================================================================================
+
+#: Regexes people write for origins, which must stay accepted: each runs in linear time.
+LEGITIMATE_ORIGIN_REGEXES = [
+    r"^https://[a-z0-9-]+\.example\.com$",
+    r"^https://([a-z0-9-]+\.)*example\.com$",
+    r"^https://[a-z0-9-]+(\.[a-z0-9-]+)*\.example\.com$",
+    r"^https://(www\.)?example\.(com|org)$",
+    r"^https://pr-\d+\.preview\.example\.com$",
+    r"^http://localhost:\d+$",
+    r"^https?://(localhost|127\.0\.0\.1)(:\d+)?$",
+    r"^https://.*\.example\.com$",
+    r"^https://[a-z.]+\.[a-z]+\.com$",
+    r"^https://[a-f0-9]{8}-[a-f0-9]{4}\.example\.com$",
+    r"^(?:https|wss)://[\w-]+\.example\.com$",
+    r"(?i)^https://APP\.example\.com$",
+    # Ambiguous only over characters no serialized origin contains (spaces, upper case).
+    r"^https://a( +)+b$",
+    r"^https://(A+)+\.example\.com$",
+]
+
+NESTED = "nests a quantifier inside a quantifier, and both can match the same text"
+ALTERNATIVES = "repeats alternatives that can match the same text"
+POWER = "can match the same text one after the other, so the time grows with a power of the input's length"
+
+#: Known evil regexes (OWASP's ReDoS examples and the shapes behind published CVEs), with the problem named.
+EVIL_ORIGIN_REGEXES = [
+    (r"^https://(a+)+\.example\.com$", f"'(a+)+' {NESTED}"),
+    (r"^https://([a-z0-9-]+\.?)+example\.com$", f"'([a-z0-9-]+\\.?)+' {NESTED}"),
+    (r"^https://([a-zA-Z0-9]+-?)*\.example\.com$", f"'([a-zA-Z0-9]+-?)*' {NESTED}"),
+    (r"^https://(\w+\.?)*$", f"'(\\w+\\.?)*' {NESTED}"),
+    (r"^https://(.*a){12}$", f"'(.*a){{12}}' {NESTED}"),
+    (r"^https://(.+)+\.com$", f"'(.+)+' {NESTED}"),
+    (r"^https://(a|a)*$", f"'(a(?:|))*' {ALTERNATIVES}"),
+    (r"^https://(a|aa)+$", f"'(a(?:|a))+' {ALTERNATIVES}"),
+    (r"^https://(a|a?)+$", f"'(a|a?)+' {ALTERNATIVES}"),
+    (r"^https://.*.*\.example\.com$", f"'.*' and '.*' {POWER}"),
+    (r"^https://[a-z]+[a-z0-9]+\.example\.com$", f"'[a-z]+' and '[a-z0-9]+' {POWER}"),
+    (r"^http://localhost:\d+\d+$", f"'\\d+' and '\\d+' {POWER}"),
+    (r"^https://(?=(a+)+$)", f"'(a+)+' {NESTED}"),  # inside a lookahead too
+]
+
+
+def backtracking_message(regex: str, problem: str) -> str:
+    return (
+        f"{regex!r} can take a very long time on a crafted Origin (catastrophic backtracking): {problem}. "
+        "Write it so that each character can match only one way, such as [a-z0-9-]+ for one label, which "
+        "cannot match a dot (^https://[a-z0-9-]+\\.example\\.com$), or use a subdomain wildcard such as "
+        "https://*.example.com in allowed origins."
+    )
+
+
+@pytest.mark.parametrize("regex", LEGITIMATE_ORIGIN_REGEXES)
+def test_common_origin_regexes_pass_the_backtracking_check(regex: str) -> None:
+    assert find_backtracking(regex, ORIGIN_ALPHABET) is None
+    assert validate_origin_regexes([regex]) is None
+
+
+@pytest.mark.parametrize(("regex", "problem"), EVIL_ORIGIN_REGEXES)
+def test_catastrophic_origin_regexes_are_refused(regex: str, problem: str) -> None:
+    assert refusal(validate_origin_regexes, [r"^https://ok\.example\.com$", regex]) == [
+        ("regex_backtracking", backtracking_message(regex, problem))
+    ]
+
+
+def test_character_sets_are_not_alternatives() -> None:
+    """Python's parser turns (\\d|\\w) into [\\d\\w], which cannot backtrack: accepted, as it should be."""
+    assert find_backtracking(r"(\d|\w)+!") is None
+    assert find_backtracking(r"(?i:(A|a)+)$") is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        (r"^/api/(\w+/?)+$", f"'(\\w+/?)+' {NESTED}"),
+        (r"^/api/.*/items/.*$", f"'.*' and '.*' {POWER}"),
+        (r"^/files/(.*,)*x", f"'(.*,)*' {NESTED}"),
+        (r"^/(x+x+)+y", f"'(x+x+)+' {NESTED}"),
+        (r"^/(a?){30}a{30}$", f"'(a?){{30}}' and 'a{{30}}' {POWER}"),
+        (r"^/(\d+|\d+\.\d+)+$", f"'(\\d+|\\d+\\.\\d+)+' {NESTED}"),
+    ],
+)
+def test_catastrophic_path_regexes_are_refused(pattern: str, problem: str) -> None:
+    assert refusal(validate_path_pattern, pattern) == [
+        (
+            "path_backtracking",
+            f"{pattern!r} can take a very long time on a crafted path (catastrophic backtracking): {problem}. "
+            "Write it so that each character can match only one way, such as [^/]+ for one segment instead of .* "
+            "or .+ (^/api/[^/]+/items/), or use a glob such as /api/*/items or /api/**.",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "pattern", ["^/api/", "^/api/v[12]/", "^/c/.*/a", "^.+/$", "^/(a|b)/c", r"^/api/[^/]+/items/.*$", r"^/v(\d+)/\1$"]
+)
+def test_linear_path_regexes_pass(pattern: str) -> None:
+    assert validate_path_pattern(pattern) is None
+
+
+def test_globs_are_not_checked_as_regexes() -> None:
+    """Globs compile to linear matchers in the engine, whatever their shape."""
+    assert validate_path_pattern("/**/**/x/**/y/**") is None
+
+
+def test_a_huge_regex_is_refused_rather_than_analysed_at_length() -> None:
+    regex = "^https://(?:" + "|".join(f"[a-z]+{i}x" for i in range(300)) + ")+$"
+    [(code, message)] = refusal(validate_origin_regexes, [regex])
+    assert code == "regex_backtracking"
+    assert "it repeats more than 500 character classes, too many to check." in message
