@@ -30,6 +30,7 @@ __all__ = [
     "parse_origin_entry",
     "parse_path_pattern",
     "parse_request_origin",
+    "printable",
 ]
 
 #: Longest Origin header we look at; anything longer is malformed and never matches or echoes.
@@ -359,6 +360,8 @@ class PolicySpec:
     allow_credentials: bool = False
     max_age: int | None = None
     allow_private_network: bool = False
+    #: Evaluated beside the enforced policies and recorded where its verdict differs; never answers.
+    report_only: bool = False
 
 
 class Refusal:
@@ -576,19 +579,39 @@ def _parse_request_headers(value: str) -> list[str] | None:
     return names
 
 
-def _printable(value: str, limit: int = 120) -> str:
-    """Attacker-controlled text made safe to show: escaped and shortened."""
+def printable(value: str, limit: int = 120) -> str:
+    """Attacker-controlled text made safe to show or log: shortened, then every control character (CR and
+    LF included), backslash and non-ASCII character escaped, so one value is always one line."""
     shown = value if len(value) <= limit else value[:limit] + "…"
     return shown.encode("unicode_escape").decode("ascii")
 
 
 class PolicySet:
-    """An immutable, indexed set of compiled policies: build once per snapshot, evaluate per request."""
+    """An immutable, indexed set of compiled policies: build once per snapshot, evaluate per request.
 
-    __slots__ = ("_literal", "_regexes", "_trie", "errors", "policies", "version")
+    ``policies`` are the enforced ones, in precedence order. Report-only policies never take part in that
+    precedence: they form a set of their own, ``report_only`` (None when there are none, so the hot path
+    pays one attribute test), indexed and ordered by the same rules among themselves.
+    """
 
-    def __init__(self, policies: Iterable[CompiledPolicy], version: Any = None, errors: Sequence[str] = ()) -> None:
-        self.policies: tuple[CompiledPolicy, ...] = tuple(sorted(policies, key=lambda p: p.sort_key))
+    __slots__ = ("_literal", "_regexes", "_trie", "errors", "policies", "report_only", "version")
+
+    def __init__(
+        self,
+        policies: Iterable[CompiledPolicy],
+        version: Any = None,
+        errors: Sequence[str] = (),
+        *,
+        reporting: bool = False,
+    ) -> None:
+        ordered = sorted(policies, key=lambda p: p.sort_key)
+        self.report_only: PolicySet | None = None
+        if not reporting:  # this is the enforced set: split the report-only policies off
+            reports = [p for p in ordered if p.spec.report_only]
+            if reports:
+                ordered = [p for p in ordered if not p.spec.report_only]
+                self.report_only = PolicySet(reports, version, reporting=True)
+        self.policies: tuple[CompiledPolicy, ...] = tuple(ordered)
         self.version = version
         self.errors = tuple(errors)
         literal: dict[str, CompiledPolicy] = {}
@@ -682,12 +705,55 @@ class PolicySet:
                 None,
                 is_preflight(method, origin, request_method),
                 False,
-                refusals=(Refusal("no_policy", f"no policy covers {_printable(path)}"),),
+                refusals=(Refusal("no_policy", f"no policy covers {printable(path)}"),),
             )
             if explain:
-                decision.explanation.append(f"No enabled policy's path pattern matches {_printable(path)}.")
-            return decision
-        decision = self.decide(
+                decision.explanation.append(f"No enabled policy's path pattern matches {printable(path)}.")
+        else:
+            decision = self.decide(
+                policy,
+                origin=origin,
+                method=method,
+                request_method=request_method,
+                request_headers=request_headers,
+                private_network=private_network,
+            )
+            if explain:
+                decision.explanation.extend(self.explain_match(path, policy))
+        if explain and self.report_only is not None:
+            report = self.evaluate_report_only(
+                origin=origin,
+                method=method,
+                path=path,
+                request_method=request_method,
+                request_headers=request_headers,
+                private_network=private_network,
+            )
+            if report is not None and report.policy is not None:
+                verdict = "would allow it" if report.allowed else "would refuse it (" + "; ".join(report.reasons) + ")"
+                decision.explanation.append(
+                    f"Report-only policy {report.policy.name!r} also covers {printable(path)} and {verdict}; "
+                    "report-only policies never change the answer."
+                )
+        return decision
+
+    def evaluate_report_only(
+        self,
+        *,
+        origin: str | None,
+        method: str,
+        path: str,
+        request_method: str | None = None,
+        request_headers: str | Sequence[str] | None = None,
+        private_network: bool = False,
+    ) -> Decision | None:
+        """The verdict of the report-only policy that covers ``path`` (same precedence rules among the
+        report-only policies as among the enforced ones), or None when none does."""
+        report = self.report_only
+        policy = report.match(path) if report is not None else None
+        if report is None or policy is None:
+            return None
+        return report.decide(
             policy,
             origin=origin,
             method=method,
@@ -695,9 +761,6 @@ class PolicySet:
             request_headers=request_headers,
             private_network=private_network,
         )
-        if explain:
-            decision.explanation.extend(self.explain_match(path, policy))
-        return decision
 
     def simulate(
         self,
@@ -775,7 +838,7 @@ class PolicySet:
             refusals.append(
                 Refusal(
                     "method_malformed",
-                    f"Access-Control-Request-Method '{_printable(request_method)}' is not a valid method token",
+                    f"Access-Control-Request-Method '{printable(request_method)}' is not a valid method token",
                 )
             )
             methods_value = ""
@@ -854,14 +917,14 @@ class PolicySet:
             return Refusal(
                 "origin_malformed",
                 lambda: (
-                    f"origin '{_printable(origin)}' is not a serialized origin "
+                    f"origin '{printable(origin)}' is not a serialized origin "
                     "(scheme://host[:port], lower case, no default port), so it never matches"
                 ),
             )
         return Refusal(
             "origin",
             lambda: (
-                f"origin {_printable(origin)} is not allowed by policy {policy.name!r} "
+                f"origin {printable(origin)} is not allowed by policy {policy.name!r} "
                 f"(it allows {policy.describe_origins() or 'no origins'})"
             ),
         )
@@ -873,7 +936,7 @@ class PolicySet:
         for allowed in policy.methods:
             if allowed.lower() == method.lower():
                 hint = f" (methods are case-sensitive: {allowed} is allowed, {method} is not)"
-        return Refusal("method", f"method {_printable(method)} is not in the allowed methods {listed}{hint}")
+        return Refusal("method", f"method {printable(method)} is not in the allowed methods {listed}{hint}")
 
     @staticmethod
     def _headers_refusal(policy: CompiledPolicy, refused: list[str]) -> Refusal:
@@ -890,7 +953,7 @@ class PolicySet:
         """Human-readable account of why ``winner`` applies to ``path`` rather than the others."""
         lines = [
             f"Policy {winner.name!r} applies: its {KIND_NAMES[winner.pattern.kind]} {winner.pattern.source!r} "
-            f"matches {_printable(path)} (priority {winner.spec.priority})."
+            f"matches {printable(path)} (priority {winner.spec.priority})."
         ]
         for other in self.candidates(path):
             if other is winner:

@@ -1237,3 +1237,82 @@ def test_a_spec_that_does_not_compile_is_skipped_and_the_others_still_work() -> 
 def test_an_empty_set_covers_nothing() -> None:
     policies = PolicySet.build([])
     assert (len(policies), policies.errors, policies.match("/")) == (0, (), None)
+
+
+# ==================================================================================================
+# Report-only policies
+# ==================================================================================================
+
+REPORT_SPECS = [
+    spec(1, "/api/**", name="api", allowed_origins=[ORIGIN, "https://old.example.com"]),
+    spec(2, "/api/**", name="api-tight", priority=50, allowed_origins=[ORIGIN], report_only=True),
+    spec(3, "/api/items/*", name="items-tight", allowed_origins=[], report_only=True),
+    spec(4, "/other", name="other-tight", allowed_origins=["https://new.example.com"], report_only=True),
+]
+
+
+def test_report_only_policies_never_take_part_in_enforced_precedence() -> None:
+    policies = PolicySet.build(REPORT_SPECS)
+    # api-tight has the higher priority and matches: an enforced policy would win; a report-only one does not.
+    assert names(policies, "/api/items/5") == "api"
+    assert names(policies, "/other") is None
+    assert [p.name for p in policies.policies] == ["api"]
+    assert len(policies) == 1
+    assert policies.candidates("/api/items/5") == [policies.policies[0]]
+
+
+def test_report_only_policies_follow_the_same_precedence_among_themselves() -> None:
+    policies = PolicySet.build(REPORT_SPECS)
+    report = policies.report_only
+    assert report is not None and report.report_only is None
+    assert [p.name for p in report.policies] == ["api-tight", "other-tight", "items-tight"]  # literal before glob
+    assert names(report, "/api/items/5") == "api-tight"  # priority 50 beats the more specific glob
+    assert names(report, "/other") == "other-tight"
+    assert names(report, "/health") is None
+
+
+def test_a_set_without_report_only_policies_has_no_report_only_set() -> None:
+    assert PolicySet.build([spec(1)]).report_only is None
+    assert PolicySet.build([]).report_only is None
+
+
+def test_evaluate_report_only_gives_the_report_only_verdict() -> None:
+    policies = PolicySet.build(REPORT_SPECS)
+    refused = policies.evaluate_report_only(origin="https://old.example.com", method="GET", path="/api/x")
+    assert refused is not None and refused.policy is not None
+    assert (refused.policy.name, refused.allowed) == ("api-tight", False)
+    assert [refusal.code for refusal in refused.refusals] == ["origin"]
+    allowed = policies.evaluate_report_only(origin=ORIGIN, method="GET", path="/api/x")
+    assert allowed is not None and allowed.allowed and allowed.headers == ((ACAO, ORIGIN),)
+    assert policies.evaluate_report_only(origin=ORIGIN, method="GET", path="/health") is None
+    assert PolicySet.build([spec(1)]).evaluate_report_only(origin=ORIGIN, method="GET", path="/x") is None
+
+
+def test_the_enforced_decision_ignores_report_only_policies() -> None:
+    with_report = PolicySet.build(REPORT_SPECS)
+    without = PolicySet.build([s for s in REPORT_SPECS if not s.report_only])
+    for origin in (ORIGIN, "https://old.example.com", "https://new.example.com", None):
+        for path in ("/api/x", "/api/items/5", "/other"):
+            a = with_report.evaluate(origin=origin, method="GET", path=path)
+            b = without.evaluate(origin=origin, method="GET", path=path)
+            assert (a.allowed, a.headers, a.vary, a.reasons) == (b.allowed, b.headers, b.vary, b.reasons)
+
+
+def test_explanations_mention_the_report_only_verdict() -> None:
+    policies = PolicySet.build(REPORT_SPECS)
+    decision = policies.simulate(origin="https://old.example.com", method="GET", path="/api/x")
+    assert decision.allowed
+    assert decision.explanation[-1] == (
+        "Report-only policy 'api-tight' also covers /api/x and would refuse it (origin https://old.example.com is "
+        "not allowed by policy 'api-tight' (it allows https://app.example.com)); report-only policies never "
+        "change the answer."
+    )
+    uncovered = policies.simulate(origin="https://new.example.com", method="GET", path="/other")
+    assert uncovered.explanation == [
+        "No enabled policy's path pattern matches /other.",
+        "Report-only policy 'other-tight' also covers /other and would allow it; report-only policies never "
+        "change the answer.",
+    ]
+    assert policies.simulate(origin=ORIGIN, method="GET", path="/health").explanation == [
+        "No enabled policy's path pattern matches /health."
+    ]
