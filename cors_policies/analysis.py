@@ -24,6 +24,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .engine import (
     KIND_GLOB,
@@ -37,17 +38,22 @@ from .engine import (
     PolicySet,
     PolicySpec,
     beats,
+    compile_user_regex,
     parse_origin_entry,
+    parse_request_origin,
 )
+from .validators import parse_regex
 
 __all__ = [
     "ANY_ORIGIN_SAMPLE",
+    "PolicyWarning",
     "Preview",
     "SampleRequest",
     "Shadow",
     "covers",
     "find_shadows",
     "overlap",
+    "policy_warnings",
     "preview",
     "sample_origin",
     "sample_path",
@@ -392,3 +398,309 @@ def preview(spec: PolicySpec) -> Preview:
         SampleRequest("Actual request", (f"GET {shown_path}", f"Origin: {origin}"), actual),
     )
     return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Misconfiguration warnings
+# --------------------------------------------------------------------------------------------------
+#
+# Not errors: each of these can be what an operator means, but each has hurt someone who did not mean it,
+# so the admin and the API say so next to the policy, with the safer alternative. Where a warning claims a
+# regex allows some origin, that origin was built and then checked with the regex itself (as the engine
+# checks it: a full match), so the example shown is never made up.
+
+
+@dataclass(frozen=True)
+class PolicyWarning:
+    """One misconfiguration: a stable ``code`` for programs, a ``message`` naming the safer alternative."""
+
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+#: Hosts whose traffic never leaves the machine: plain http there cannot be intercepted on the network.
+_LOOPBACK_HOST = re.compile(r"localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.localhost|127(?:\.[0-9]{1,3}){3}|\[::1\]")
+#: What a probe puts where a regex repeats: text an attacker can choose for a domain of their own.
+_ATTACKER_LABEL = "evil"
+_ATTACKER_SUFFIX = ".evil.net"
+
+
+def _is_loopback(host: str) -> bool:
+    return _LOOPBACK_HOST.fullmatch(host) is not None
+
+
+def _parse(regex: str) -> tuple[Any, re.Pattern[str]] | None:
+    """The parsed tree and the compiled regex, or None when it does not compile (the validators say so)."""
+    try:
+        return parse_regex(regex), compile_user_regex(regex)
+    except (re.error, TypeError, RecursionError):
+        return None
+
+
+_CATEGORY_SAMPLES = {"CATEGORY_DIGIT": "0123456789", "CATEGORY_WORD": "abcdefghijklmnopqrstuvwxyz0123456789"}
+
+
+def _class_char(items: Any) -> str | None:
+    """A character of an IN set that fits in a host, preferring a letter, or None."""
+    for preferred in "abcdefghijklmnopqrstuvwxyz0123456789-":
+        for op, av in items:
+            name = op.name
+            if name == "NEGATE":
+                return None  # a negated set: probes do not guess what it lets through
+            if name == "LITERAL" and chr(av) == preferred:
+                return preferred
+            if name == "RANGE" and av[0] <= ord(preferred) <= av[1]:
+                return preferred
+            if name == "CATEGORY" and preferred in _CATEGORY_SAMPLES.get(av.name.replace("UNI_", ""), ""):
+                return preferred
+    return None
+
+
+class _Sampler:
+    """Writes one text a parsed regex matches, with chosen text at chosen repeats and dots (the probes).
+
+    Nodes are numbered in the order the walk meets them, so a second walk with ``overrides`` (node number
+    -> text) writes the same sample except there. A repeat is written ``low`` times (``minimal``) or at
+    least once. ``mask`` marks each character of the sample ``L`` when the regex spells it out (a literal,
+    or a lone '.' taken as the dot it was probably meant to be) and ``N`` when the regex only allows it.
+    Gives up (None) where it cannot guess a matching text.
+    """
+
+    def __init__(self, overrides: dict[int, str] | None = None, *, minimal: bool = False) -> None:
+        self.overrides = overrides or {}
+        self.minimal = minimal
+        self.counter = 0
+        self.depth = 0  # repeats around the current node
+        self.repeats: list[int] = []  # repeats whose text a probe may replace
+        self.dots: list[int] = []  # lone '.' outside repeats: meant as a literal dot, more often than not
+        self.groups: dict[int, tuple[str, str]] = {}
+
+    def items(self, items: Any) -> tuple[str, str] | None:
+        text, mask = [], []
+        for op, av in items:
+            part = self.item(op.name, av)
+            if part is None:
+                return None
+            text.append(part[0])
+            mask.append(part[1])
+        return "".join(text), "".join(mask)
+
+    def item(self, op: str, av: Any) -> tuple[str, str] | None:
+        self.counter += 1
+        number = self.counter
+        if op == "LITERAL":
+            return chr(av), "L"
+        if op == "ANY":
+            if self.depth:
+                return "a", "N"
+            self.dots.append(number)
+            return (self.overrides[number], "N") if number in self.overrides else (".", "L")
+        if op == "IN":
+            char = _class_char(av)
+            return None if char is None else (char, "N")
+        if op == "NOT_LITERAL":
+            return ("a" if av != ord("a") else "b"), "N"
+        if op == "SUBPATTERN":
+            group, _add, _remove, body = av
+            part = self.items(body)
+            if part is not None and group is not None:
+                self.groups[group] = part
+            return part
+        if op == "BRANCH":
+            return self.items(av[1][0])
+        if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, body = av
+            if high > 1:
+                self.repeats.append(number)
+            self.depth += 1
+            inner = self.items(body)
+            self.depth -= 1
+            if number in self.overrides:
+                return self.overrides[number], "N" * len(self.overrides[number])
+            if inner is None:
+                return None
+            times = low if self.minimal else max(low, min(high, 1))
+            return inner[0] * times, (inner[1] if high == 1 else "N" * len(inner[1])) * times
+        if op == "GROUPREF":
+            return self.groups.get(av)
+        if op in ("AT", "ASSERT", "ASSERT_NOT"):
+            return "", ""
+        return None
+
+
+def _sample(items: Any, compiled: re.Pattern[str], overrides: dict[int, str] | None = None) -> tuple[str, str] | None:
+    """A serialized origin the regex fully matches, with its mask: the shortest sample if it is one."""
+    for minimal in (True, False):
+        part = _Sampler(overrides, minimal=minimal).items(items)
+        if part is not None and parse_request_origin(part[0]) is not None and compiled.fullmatch(part[0]):
+            return part
+    return None
+
+
+def _widening_probes(regex: str) -> list[tuple[str, str]]:
+    """Origins ``regex`` allows beyond the domain it spells out, as (kind, origin): ``dot`` when an
+    unescaped '.' lets another character stand for a dot, ``repeat`` when a repeat lets a label or a
+    suffix grow into another domain. Each origin is a serialized origin the regex fully matches."""
+    parsed = _parse(regex)
+    if parsed is None:
+        return []
+    items, compiled = parsed
+    sample = _sample(items, compiled)
+    if sample is None:
+        return []
+    text, mask = sample
+    host_start = text.index("://") + 3
+    host = text[host_start:].split(":", 1)[0] if not text[host_start:].startswith("[") else ""
+    host_mask = mask[host_start : host_start + len(host)]
+    # The domain the regex spells out: the literal end of the host, from the start of a label.
+    spelled = host[len(host_mask.rstrip("L")) :]
+    if spelled != host:
+        spelled = spelled.split(".", 1)[1] if "." in spelled else ""
+    walker = _Sampler()
+    walker.items(items)
+    found: list[tuple[str, str]] = []
+    for number in walker.dots:
+        probe = _Sampler({number: "x"}).items(items)
+        if probe is not None and _allows_another_domain(compiled, probe[0], spelled):
+            found.append(("dot", probe[0]))
+            break
+    for number in walker.repeats:
+        probes = (_Sampler({number: text}).items(items) for text in (_ATTACKER_SUFFIX, _ATTACKER_LABEL))
+        hit = next((p[0] for p in probes if p is not None and _allows_another_domain(compiled, p[0], spelled)), None)
+        if hit is not None:
+            found.append(("repeat", hit))
+            break
+    return found
+
+
+def _allows_another_domain(compiled: re.Pattern[str], probe: str, domain: str) -> bool:
+    """``probe`` is an origin the regex allows whose host is neither ``domain`` nor below it (so someone
+    other than the owner of ``domain`` may hold it)."""
+    parsed = parse_request_origin(probe)
+    if parsed is None or compiled.fullmatch(probe) is None:
+        return False
+    host = parsed[1]
+    return not domain or (host != domain and not host.endswith("." + domain))
+
+
+def _http_variant(regex: str) -> str | None:
+    """An http:// origin ``regex`` allows on a non-loopback host, if its own sample has one."""
+    parsed = _parse(regex)
+    if parsed is None:
+        return None
+    items, compiled = parsed
+    sample = _sample(items, compiled)
+    if sample is None:
+        return None
+    for candidate in (sample[0], "http://" + sample[0].split("://", 1)[-1]):
+        origin = parse_request_origin(candidate)
+        if origin and origin[0] == "http" and not _is_loopback(origin[1]) and compiled.fullmatch(candidate):
+            return candidate
+    return None
+
+
+def _matches_every_path(pattern: str) -> bool:
+    try:
+        compiled = CompiledPolicy(PolicySpec(id=0, name="", path_pattern=pattern))
+    except (PatternError, re.error, TypeError, ValueError):
+        return False
+    return all(compiled.matches_path(path) for path in ("/", "/admin/login/", "/accounts/password/reset/", "/x"))
+
+
+def _listing(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def policy_warnings(spec: PolicySpec) -> list[PolicyWarning]:
+    """Misconfigurations of one policy, each with its safer alternative; empty when there are none.
+
+    Entries that do not parse are left to the validators (they refuse them); this looks at what is valid.
+    """
+    found: list[PolicyWarning] = []
+    entries = []
+    for raw in spec.allowed_origins:
+        try:
+            entries.append(parse_origin_entry(raw))
+        except (OriginError, TypeError):
+            continue
+    kinds = {entry.kind for entry in entries}
+
+    if "null" in kinds:
+        found.append(
+            PolicyWarning(
+                "null_origin",
+                "null is allowed: any page can send Origin: null (a sandboxed iframe, a data: or file: document, "
+                "some redirects), so this trusts anyone who asks that way. Remove null and list the real origins "
+                "of your pages, such as https://app.example.com.",
+            )
+        )
+
+    if spec.allow_credentials:
+        plain = [e.value for e in entries if e.kind in ("exact", "wildcard") and e.scheme == "http"]
+        plain = [value for value in plain if not _is_loopback(value.split("://", 1)[1].rsplit(":", 1)[0])]
+        regex_examples = [example for example in map(_http_variant, spec.allowed_origin_regexes) if example]
+        if plain or regex_examples:
+            shown = plain + [f"{example} (by a regex)" for example in regex_examples]
+            safer = [("https://" + value.split("://", 1)[1]) for value in plain + regex_examples]
+            noun = "origin" if len(shown) == 1 else "origins"
+            found.append(
+                PolicyWarning(
+                    "http_with_credentials",
+                    f"Credentials are allowed for the plain-http {noun} {_listing(shown)}: anyone on the network "
+                    "path (public Wi-Fi, a proxy) can inject a script into such a page and read your users' data "
+                    f"with their cookies. Allow {_listing(safer)} instead.",
+                )
+            )
+        if "*" in spec.allowed_methods:
+            found.append(
+                PolicyWarning(
+                    "any_method_with_credentials",
+                    "Allowed methods * with credentials lets the allowed origins send any method, DELETE included, "
+                    "with your users' cookies. List the methods your front end uses, such as GET, POST, PUT.",
+                )
+            )
+        if "*" in spec.allowed_headers:
+            found.append(
+                PolicyWarning(
+                    "any_header_with_credentials",
+                    "Allowed headers * with credentials lets the allowed origins send any request header (except "
+                    "Authorization) with your users' cookies. List the headers your front end sends, such as "
+                    "Content-Type, X-CSRFToken.",
+                )
+            )
+
+    for regex in spec.allowed_origin_regexes:
+        if not isinstance(regex, str):
+            continue
+        for kind, example in _widening_probes(regex):
+            if kind == "dot":
+                found.append(
+                    PolicyWarning(
+                        "regex_unescaped_dot",
+                        f"The regex {regex!r} also allows {example}: an unescaped '.' matches any character. "
+                        r"Write \. for a literal dot, or list the origin exactly in allowed origins.",
+                    )
+                )
+            else:
+                found.append(
+                    PolicyWarning(
+                        "regex_too_broad",
+                        f"The regex {regex!r} also allows {example}, a domain anyone can register: a repeat there "
+                        r"can grow into another domain. End the repeat at a dot, as in ^https://([a-z0-9-]+\.)*"
+                        r"example\.com$, or use a subdomain wildcard such as https://*.example.com.",
+                    )
+                )
+
+    if "any" in kinds and _matches_every_path(spec.path_pattern):
+        found.append(
+            PolicyWarning(
+                "catch_all_any_origin",
+                f"{spec.path_pattern} with origin * lets every web page read the responses of every path of the "
+                "site (without cookies), including paths added later. Narrow the path pattern to what is public, "
+                "such as /api/public/**.",
+            )
+        )
+    return found

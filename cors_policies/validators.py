@@ -753,15 +753,20 @@ def _analyse(auto: _Glushkov) -> str | None:
     return _exponential(auto, cyclic, scc) or _polynomial(auto, cyclic, scc)
 
 
+def parse_regex(pattern: str) -> Any:
+    """The tree Python's own regex parser builds (``re._parser``): what the checks here walk."""
+    with warnings.catch_warnings():  # "possible nested set": compile_user_regex's concern, not ours
+        warnings.simplefilter("ignore", FutureWarning)
+        return _sre_parse.parse(pattern, 0)
+
+
 def find_backtracking(pattern: str, alphabet: Charset = _ALL) -> str | None:
     """What makes ``pattern`` backtrack catastrophically on a crafted input, or None if nothing does.
 
     ``alphabet`` is every character the input can contain (``ORIGIN_ALPHABET`` for origin regexes).
     ``pattern`` must compile.
     """
-    with warnings.catch_warnings():  # "possible nested set": compile_user_regex's concern, not ours
-        warnings.simplefilter("ignore", FutureWarning)
-        parsed = _sre_parse.parse(pattern, 0)
+    parsed = parse_regex(pattern)
     todo: list[tuple[Any, _Flags]] = [(list(parsed), _Flags(parsed.state.flags))]
     while todo:
         items, flags = todo.pop()
