@@ -16,7 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import capfirst, format_lazy
 
-from . import validators
+from . import analysis, validators
 from .models import CorsPolicy
 
 __all__ = ["AUTHORIZATION_NOTE", "COMMON_METHODS", "CorsPolicyForm", "ListField", "RequestTestForm", "split_items"]
@@ -136,6 +136,19 @@ class CorsPolicyForm(forms.ModelForm):
         if isinstance(methods, (list, tuple)):
             self.initial["allowed_methods"] = [m for m in methods if m in _CHECKBOX_VALUES]
             self.initial.setdefault("other_methods", ", ".join(str(m) for m in methods if m not in _CHECKBOX_VALUES))
+
+    @property
+    def policy_warnings(self) -> list[analysis.PolicyWarning]:
+        """Misconfigurations of the policy as submitted (once valid) or as saved: shown above the form.
+
+        Not errors: the policy saves all the same. A submitted form with errors shows those instead.
+        """
+        if self.is_bound:
+            if not self.is_valid():
+                return []
+        elif self.instance.pk is None:
+            return []
+        return analysis.policy_warnings(self.instance.to_spec())  # a valid form has copied its data there
 
     def clean_other_methods(self) -> list[str]:
         items = split_items(self.cleaned_data.get("other_methods") or "", commas=True)

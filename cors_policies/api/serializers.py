@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from .. import analysis
 from ..models import CorsPolicy
 
 #: The policy fields a client writes, in the model's order (also the export format's fields).
@@ -126,8 +127,15 @@ class StrictFieldsMixin:
         return value
 
 
+class PolicyWarningSerializer(serializers.Serializer[Any]):
+    """A misconfiguration the policy saves with all the same (analysis.policy_warnings)."""
+
+    code = serializers.CharField(help_text="Stable identifier, such as null_origin or http_with_credentials.")
+    message = serializers.CharField(help_text="What is risky, and the safer alternative.")
+
+
 class CorsPolicySerializer(StrictFieldsMixin, serializers.ModelSerializer[CorsPolicy]):
-    """A policy, exactly the model's public fields."""
+    """A policy: the model's public fields, and the warnings the admin shows about it (read-only)."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -147,10 +155,19 @@ class CorsPolicySerializer(StrictFieldsMixin, serializers.ModelSerializer[CorsPo
         help_text=str(model_field("max_age").help_text),
     )
 
+    warnings = serializers.SerializerMethodField(
+        help_text="Misconfigurations worth a second look (not errors: the policy is saved), each with the safer "
+        "alternative. Read-only, like id and the timestamps."
+    )
+
     class Meta:
         model = CorsPolicy
-        fields = ("id", *POLICY_FIELDS, "created_at", "updated_at")
+        fields = ("id", *POLICY_FIELDS, "created_at", "updated_at", "warnings")
         read_only_fields = READ_ONLY_FIELDS
+
+    @extend_schema_field(PolicyWarningSerializer(many=True))
+    def get_warnings(self, policy: CorsPolicy) -> list[dict[str, str]]:
+        return [warning.as_dict() for warning in analysis.policy_warnings(policy.to_spec())]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The model's cross-field rules on the policy as it would be saved; returns normalized values."""
