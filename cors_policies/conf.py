@@ -12,6 +12,18 @@ Defaults (every key optional)::
         # default requires the Django model permissions on CorsPolicy (view for reading and evaluate,
         # add/change/delete for writes, add+change(+delete with prune) for import).
         "API_PERMISSION_CLASSES": ["cors_policies.api.permissions.CorsPolicyPermissions"],
+        # Observed origins (cors_policies.observed): counted in memory, written every interval.
+        "OBSERVE": True,               # False: record nothing (logging and the cors_decision signal remain)
+        "OBSERVE_FLUSH": "thread",     # who writes: "thread" (a background thread per process), "request"
+                                       # (the first request after each interval; for servers that run no
+                                       # threads, such as uWSGI without --enable-threads) or "manual"
+                                       # (only cors_policies.observed.recorder.flush(): tests, own scheduler)
+        "OBSERVE_FLUSH_INTERVAL": 5.0, # seconds between writes in each process (at most one write per interval)
+        "OBSERVE_SAMPLE_RATE": 1.0,    # fraction of requests recorded; counts are scaled up (estimates if < 1)
+        "OBSERVE_MAX_KEYS": 2000,      # distinct (policy, origin, verdict, reason) per interval and process;
+                                       # requests beyond are counted as overflow (logged), not stored
+        "OBSERVE_MAX_ROWS": 100000,    # the table is trimmed to the most recently seen rows beyond this
+        "OBSERVE_RETENTION_DAYS": 30,  # rows not seen for this long are deleted (also: cors_cleanup_observed)
     }
 """
 
@@ -28,6 +40,13 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_INTERVAL": 1.0,
     "PREFLIGHT_STATUS": 200,
     "API_PERMISSION_CLASSES": ["cors_policies.api.permissions.CorsPolicyPermissions"],
+    "OBSERVE": True,
+    "OBSERVE_FLUSH": "thread",
+    "OBSERVE_FLUSH_INTERVAL": 5.0,
+    "OBSERVE_SAMPLE_RATE": 1.0,
+    "OBSERVE_MAX_KEYS": 2000,
+    "OBSERVE_MAX_ROWS": 100_000,
+    "OBSERVE_RETENTION_DAYS": 30,
 }
 
 

@@ -3,10 +3,15 @@
 Place it first in MIDDLEWARE, so a preflight is answered before anything else (CommonMiddleware's
 redirects, authentication) can turn it into a redirect or a 403, and so every response it passes back
 up, errors included, gets its headers.
+
+Beside the answer it observes (:func:`observe`): the verdict is counted in memory for "Observed origins",
+the report-only policy of the path is evaluated too, refusals are logged at DEBUG and ``cors_decision`` is
+sent to its receivers. None of that changes a response.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,9 +21,14 @@ from django.utils.cache import patch_vary_headers
 
 from .cache import snapshot
 from .conf import conf
-from .engine import Decision, PolicySet
+from .engine import DEFAULT_PORTS, Decision, PolicySet, printable
+from .observed import recorder
+from .signals import cors_decision
 
 GetResponse = Callable[[HttpRequest], Any]
+
+#: Refusals and report-only differences, at DEBUG (attacker-chosen values escaped, one line each).
+decision_logger = logging.getLogger("cors_policies.decisions")
 
 
 def decide(policy_set: PolicySet, request: HttpRequest) -> Decision | None:
@@ -35,6 +45,93 @@ def decide(policy_set: PolicySet, request: HttpRequest) -> Decision | None:
         request_headers=meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
         private_network=meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK", "").lower() == "true",
     )
+
+
+def decide_report_only(policy_set: PolicySet, request: HttpRequest) -> Decision | None:
+    """The verdict of the report-only policy covering the path, or None."""
+    meta = request.META
+    return policy_set.evaluate_report_only(
+        origin=meta.get("HTTP_ORIGIN"),
+        method=request.method or "GET",
+        path=request.path_info,
+        request_method=meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+        request_headers=meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+        private_network=meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK", "").lower() == "true",
+    )
+
+
+def is_same_origin(request: HttpRequest, origin: str) -> bool:
+    """Whether ``origin`` is the site's own (such a request needs no CORS, so its "refusal" is none)."""
+    try:
+        host = request.get_host()
+    except Exception:  # DisallowedHost and the like: Django answers 400 for it anyway
+        return False
+    scheme = request.scheme
+    port = f":{DEFAULT_PORTS.get(scheme or '')}"
+    if host.endswith(port):
+        host = host[: -len(port)]
+    return origin == f"{scheme}://{host}"
+
+
+def observe(policy_set: PolicySet, request: HttpRequest, decision: Decision | None) -> bool:
+    """Count, log and signal the verdicts for ``request``; never changes the response.
+
+    Returns True when this request should write the counters (``OBSERVE_FLUSH = "request"``).
+    """
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is None:  # not a cross-origin browser request: nothing to observe
+        return False
+    report = decide_report_only(policy_set, request) if policy_set.report_only is not None else None
+    if decision is None and report is None:
+        return False
+    served = decision is not None and decision.allowed
+    if not served and is_same_origin(request, origin):
+        return False
+    if decision is not None:
+        policy = decision.policy
+        assert policy is not None  # a covered path's decision names its policy
+        if served:
+            if recorder.enabled:
+                recorder.record(policy.id, origin, True)
+        else:
+            reason = decision.refusals[0].code
+            if recorder.enabled:
+                recorder.record(policy.id, origin, False, reason)
+            if decision_logger.isEnabledFor(logging.DEBUG):
+                decision_logger.debug(
+                    "CORS refused %s %s from origin %s by policy %r: %s",
+                    printable(request.method or ""),
+                    printable(request.path_info),
+                    printable(origin),
+                    policy.name,
+                    "; ".join(decision.reasons),
+                )
+    if report is not None and report.allowed != served and (report.allowed or not is_same_origin(request, origin)):
+        _observe_difference(request, origin, decision, report)
+    if cors_decision.receivers:
+        cors_decision.send(CorsPolicyMiddleware, request=request, origin=origin, decision=decision, report_only=report)
+    return recorder.flushes_on_requests and recorder.flush_due()
+
+
+def _observe_difference(request: HttpRequest, origin: str, decision: Decision | None, report: Decision) -> None:
+    """Where the report-only policy's verdict differs from the one served: both verdicts are recorded."""
+    policy = report.policy
+    assert policy is not None
+    served = "uncovered" if decision is None else ("allowed" if decision.allowed else "refused")
+    reason = "" if report.allowed else report.refusals[0].code
+    if recorder.enabled:
+        recorder.record(policy.id, origin, report.allowed, reason, served)
+    if decision_logger.isEnabledFor(logging.DEBUG):
+        verdict = "allow" if report.allowed else "refuse (" + "; ".join(report.reasons) + ")"
+        decision_logger.debug(
+            "CORS report-only policy %r would %s %s %s from origin %s; served: %s",
+            policy.name,
+            verdict,
+            printable(request.method or ""),
+            printable(request.path_info),
+            printable(origin),
+            "no policy" if decision is None else served,
+        )
 
 
 def preflight_response(decision: Decision) -> HttpResponse:
@@ -66,12 +163,17 @@ class CorsPolicyMiddleware:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
+        recorder.configure()
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
         policy_set = snapshot.get()
-        decision = decide(policy_set, request) if policy_set is not None else None
+        if policy_set is None:
+            return self.get_response(request)
+        decision = decide(policy_set, request)
+        if observe(policy_set, request, decision):
+            recorder.flush()
         if decision is None:
             return self.get_response(request)
         if decision.preflight:
@@ -85,8 +187,12 @@ class CorsPolicyMiddleware:
             # Loading touches the database: never on the event loop.
             await sync_to_async(snapshot.refresh)()
         policy_set = snapshot.current
-        decision = decide(policy_set, request) if policy_set is not None else None
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
+        if policy_set is None:
+            return await get_response(request)
+        decision = decide(policy_set, request)
+        if observe(policy_set, request, decision):
+            await sync_to_async(recorder.flush)()  # a database write: never on the event loop
         if decision is None:
             return await get_response(request)
         if decision.preflight:

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from . import validators
-from .engine import PolicySpec
+from .engine import MAX_ORIGIN_LENGTH, PolicySpec
 
 #: The fields the engine needs, in PolicySpec's order (the snapshot loader reads exactly these).
 SPEC_FIELDS = (
@@ -30,6 +30,7 @@ SPEC_FIELDS = (
     "allow_credentials",
     "max_age",
     "allow_private_network",
+    "report_only",
 )
 
 
@@ -148,6 +149,15 @@ class CorsPolicy(models.Model):
             "Answer Access-Control-Request-Private-Network: true with Access-Control-Allow-Private-Network: true."
         ),
     )
+    report_only = models.BooleanField(
+        _("report only"),
+        default=False,
+        help_text=_(
+            "Never changes a response: evaluated beside the enforced policy of each path it covers, and "
+            "wherever its verdict would differ, the origin is recorded under Observed origins. Use it to see "
+            "who a stricter policy would break before enforcing it."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -204,3 +214,86 @@ class PolicySetVersion(models.Model):
 
     def __str__(self) -> str:
         return f"version {self.version}"
+
+
+class Verdict(models.TextChoices):
+    ALLOWED = "allowed", _("allowed")
+    REFUSED = "refused", _("refused")
+
+
+class EnforcedVerdict(models.TextChoices):
+    """What was served while a report-only policy would have answered otherwise."""
+
+    ALLOWED = "allowed", _("allowed")
+    REFUSED = "refused", _("refused")
+    UNCOVERED = "uncovered", _("no policy (refused)")
+
+
+#: The engine's refusal codes, as the admin and the API show them.
+REASON_LABELS = {
+    "": "allowed",
+    "origin": "origin not allowed",
+    "method": "method not allowed",
+    "headers": "request headers not allowed",
+    "private_network": "private network access not allowed",
+    "method_malformed": "malformed Access-Control-Request-Method",
+    "headers_malformed": "malformed Access-Control-Request-Headers",
+}
+
+#: Longest origin stored: a DNS name has at most 253 characters, plus a scheme and a port.
+MAX_OBSERVED_ORIGIN_LENGTH = min(300, MAX_ORIGIN_LENGTH)
+
+
+class ObservedOrigin(models.Model):
+    """How often one origin got one verdict from one policy, and when: aggregated by each process's
+    recorder (:mod:`cors_policies.observed`) and added up here.
+
+    Rows of a report-only policy (``report_only``) are the requests where its verdict differs from the
+    one served (``enforced_verdict``). The link to the policy has no database constraint and no cascade
+    in the ORM: deleting a policy deletes its rows in one query (see ``signals``) instead of loading them
+    all for the admin's confirmation page, and ``cors_cleanup_observed`` removes any row left behind.
+    """
+
+    policy = models.ForeignKey(
+        CorsPolicy,
+        verbose_name=_("policy"),
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the unique constraint's index starts with the policy
+        related_name="observed_origins",
+    )
+    origin = models.CharField(_("origin"), max_length=MAX_OBSERVED_ORIGIN_LENGTH)
+    verdict = models.CharField(_("verdict"), max_length=8, choices=Verdict.choices)
+    reason = models.CharField(
+        _("reason"), max_length=32, blank=True, default="", help_text=_("The first refusal's code; empty if allowed.")
+    )
+    report_only = models.BooleanField(_("report only"), default=False)
+    enforced_verdict = models.CharField(
+        _("served verdict"),
+        max_length=9,
+        blank=True,
+        default="",
+        choices=EnforcedVerdict.choices,
+        help_text=_("For a report-only policy's row: the verdict actually served."),
+    )
+    count = models.PositiveBigIntegerField(_("requests"), default=0)
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"), db_index=True)
+
+    class Meta:
+        verbose_name = _("observed origin")
+        verbose_name_plural = _("observed origins")
+        ordering = ("-last_seen", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("policy", "origin", "verdict", "reason", "report_only", "enforced_verdict"),
+                name="cors_observed_origin_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin} {self.verdict} by policy {self.policy_id}"
+
+    @property
+    def reason_label(self) -> str:
+        return REASON_LABELS.get(self.reason, self.reason)
