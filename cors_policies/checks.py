@@ -1,16 +1,26 @@
-"""System checks: each misconfiguration has a stable ID (cors_policies.E001...), tested by ID."""
+"""System checks: each misconfiguration has a stable ID (cors_policies.E001...), tested by ID.
+
+E001 middleware missing; E002 below middleware that can answer first; E003-E008, E010, E011 invalid
+``CORS_POLICIES``; E009 django-cors-headers' middleware installed too; W001 (``check --deploy``) a
+per-process cache at ``CACHE_ALIAS``.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.cache import InvalidCacheBackendError, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS
 
 MIDDLEWARE_PATH = "cors_policies.middleware.CorsPolicyMiddleware"
+CORSHEADERS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
 # Middleware that can answer (redirect, 403, compress) before ours sees the request.
 ANSWERS_FIRST = (
     "django.middleware.common.CommonMiddleware",
@@ -33,18 +43,29 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 id="cors_policies.E001",
             )
         ]
+    messages: list[CheckMessage] = []
     position = middleware.index(MIDDLEWARE_PATH)
     above = [name for name in middleware[:position] if name in ANSWERS_FIRST]
     if above:
-        return [
+        messages.append(
             Error(
                 f"CorsPolicyMiddleware is below {', '.join(above)}, which can answer a request (a redirect, "
                 "a 403) before CORS headers are added, so browsers block that answer.",
                 hint="Move CorsPolicyMiddleware above it, ideally first in MIDDLEWARE.",
                 id="cors_policies.E002",
             )
-        ]
-    return []
+        )
+    if CORSHEADERS_MIDDLEWARE in middleware:
+        messages.append(
+            Error(
+                "django-cors-headers' CorsMiddleware is in MIDDLEWARE too: both would answer preflights and "
+                "write CORS headers, so responses follow whichever runs last, not your policies.",
+                hint=f"Remove {CORSHEADERS_MIDDLEWARE!r} from MIDDLEWARE; 'manage.py cors_import_settings' turns "
+                "its settings into a policy first.",
+                id="cors_policies.E009",
+            )
+        )
+    return messages
 
 
 @register(Tags.compatibility)
@@ -68,7 +89,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     interval = value.get("REFRESH_INTERVAL", DEFAULTS["REFRESH_INTERVAL"])
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
+    if not is_seconds(interval) or interval < 0:
         messages.append(
             Error(
                 f"CORS_POLICIES['REFRESH_INTERVAL'] is {interval!r}; it must be a number of seconds, 0 or more.",
@@ -107,14 +128,66 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                         id="cors_policies.E008",
                     )
                 )
-    caches = getattr(settings, "CACHES", {}) or {}
+    configured = getattr(settings, "CACHES", {}) or {}
     alias = value.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
-    if caches and alias not in caches:
+    if configured and (not isinstance(alias, str) or alias not in configured):
         messages.append(
             Error(
                 f"CORS_POLICIES['CACHE_ALIAS'] is {alias!r}, which is not in CACHES.",
-                hint=f"Use one of: {', '.join(sorted(caches))}.",
+                hint=f"Use one of: {', '.join(sorted(configured))}.",
                 id="cors_policies.E007",
             )
         )
+    prefix = value.get("CACHE_KEY_PREFIX", DEFAULTS["CACHE_KEY_PREFIX"])
+    if not isinstance(prefix, str) or not prefix.strip() or any(ch.isspace() or ord(ch) < 0x20 for ch in prefix):
+        messages.append(
+            Error(
+                f"CORS_POLICIES['CACHE_KEY_PREFIX'] is {prefix!r}; it must be text without spaces or control "
+                "characters (Memcached refuses such keys).",
+                hint=f"The default is {DEFAULTS['CACHE_KEY_PREFIX']!r}.",
+                id="cors_policies.E010",
+            )
+        )
+    timeout = value.get("VERSION_TIMEOUT", DEFAULTS["VERSION_TIMEOUT"])
+    if not is_seconds(timeout) or timeout <= 0:
+        messages.append(
+            Error(
+                f"CORS_POLICIES['VERSION_TIMEOUT'] is {timeout!r}; it must be a number of seconds above 0: it bounds "
+                "how long a process can miss a change if publishing the version to the cache fails.",
+                hint=f"The default, {DEFAULTS['VERSION_TIMEOUT']}, suits most sites.",
+                id="cors_policies.E011",
+            )
+        )
     return messages
+
+
+def is_seconds(value: Any) -> bool:
+    """A finite int or float (not a bool): what the interval settings must be."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+@register(Tags.caches, deploy=True)
+def check_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W001: the version cache is per process, so every process reads the version from the database."""
+    value = getattr(settings, "CORS_POLICIES", {})
+    if not isinstance(value, dict):
+        return []  # E003 says so
+    alias = value.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
+    try:
+        cache = caches[alias]
+    except (InvalidCacheBackendError, TypeError):
+        return []  # E007 says so
+    if not isinstance(cache, (LocMemCache, DummyCache)):
+        return []
+    interval = value.get("REFRESH_INTERVAL", DEFAULTS["REFRESH_INTERVAL"])
+    every = "on every request" if interval == 0 else f"every REFRESH_INTERVAL ({interval} s)"
+    return [
+        Warning(
+            f"CORS_POLICIES['CACHE_ALIAS'] is {alias!r}, a {type(cache).__name__}: each process has its own, so it "
+            "cannot tell the other processes that the policies changed.",
+            hint=f"Changes still reach every process, which then reads the version from the database instead: "
+            f"one small query per process {every}. Point CACHE_ALIAS at a cache all processes share (Redis, "
+            "Memcached, the database cache) to save those queries.",
+            id="cors_policies.W001",
+        )
+    ]

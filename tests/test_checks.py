@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cors_policies.checks import MIDDLEWARE_PATH, check_middleware, check_settings
+from cors_policies.checks import CORSHEADERS_MIDDLEWARE, MIDDLEWARE_PATH, check_cache, check_middleware, check_settings
 
 
 def ids(messages: list[Any]) -> list[str]:
@@ -52,6 +52,27 @@ def test_middleware_below_harmless_middleware_passes(settings: Any) -> None:
         ({"API_PERMISSION_CLASSES": ["no.such.Permission"]}, ["cors_policies.E008"]),
         ({"API_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"]}, []),
         ({"REFRESH_INTERVAL": 0.5, "PREFLIGHT_STATUS": 204}, []),
+        ({"REFRESH_INTERVAL": float("nan")}, ["cors_policies.E005"]),
+        ({"REFRESH_INTERVAL": float("inf")}, ["cors_policies.E005"]),
+        ({"REFRESH_INTERVAL": True}, ["cors_policies.E005"]),
+        ({"REFRESH_INTERVAL": 0}, []),
+        ({"CACHE_ALIAS": ["default"]}, ["cors_policies.E007"]),
+        ({"CACHE_KEY_PREFIX": ""}, ["cors_policies.E010"]),
+        ({"CACHE_KEY_PREFIX": "my prefix"}, ["cors_policies.E010"]),
+        ({"CACHE_KEY_PREFIX": 5}, ["cors_policies.E010"]),
+        ({"CACHE_KEY_PREFIX": "site-a:cors"}, []),
+        ({"VERSION_TIMEOUT": 0}, ["cors_policies.E011"]),
+        ({"VERSION_TIMEOUT": None}, ["cors_policies.E011"]),
+        ({"VERSION_TIMEOUT": "60"}, ["cors_policies.E011"]),
+        ({"VERSION_TIMEOUT": 0.5}, []),
+        (
+            {"CACHE_KEY_PREFIX": "", "VERSION_TIMEOUT": -1, "NOPE": 1},
+            [
+                "cors_policies.E004",
+                "cors_policies.E010",
+                "cors_policies.E011",
+            ],
+        ),
     ],
 )
 def test_settings_checks(settings: Any, value: Any, expected: list[str]) -> None:
@@ -64,3 +85,74 @@ def test_unknown_setting_name_raises_a_clear_error() -> None:
 
     with pytest.raises(AttributeError, match=r"CORS_POLICIES has no setting 'NOPE'; known: "):
         conf.NOPE  # noqa: B018
+
+
+def test_django_cors_headers_middleware_too_is_e009(settings: Any) -> None:
+    settings.MIDDLEWARE = [MIDDLEWARE_PATH, CORSHEADERS_MIDDLEWARE, "django.middleware.common.CommonMiddleware"]
+    [message] = check_middleware()
+    assert message.id == "cors_policies.E009"
+    assert message.msg == (
+        "django-cors-headers' CorsMiddleware is in MIDDLEWARE too: both would answer preflights and write CORS "
+        "headers, so responses follow whichever runs last, not your policies."
+    )
+    assert message.hint == (
+        "Remove 'corsheaders.middleware.CorsMiddleware' from MIDDLEWARE; 'manage.py cors_import_settings' turns "
+        "its settings into a policy first."
+    )
+
+
+def test_e002_and_e009_together(settings: Any) -> None:
+    settings.MIDDLEWARE = [CORSHEADERS_MIDDLEWARE, "django.middleware.common.CommonMiddleware", MIDDLEWARE_PATH]
+    assert ids(check_middleware()) == ["cors_policies.E002", "cors_policies.E009"]
+
+
+LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+SHARED = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}
+
+
+@pytest.mark.parametrize(
+    ("caches", "value", "expected"),
+    [
+        ({"default": LOCMEM}, {}, ["cors_policies.W001"]),
+        ({"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}, {}, ["cors_policies.W001"]),
+        ({"default": SHARED}, {}, []),
+        ({"default": LOCMEM, "shared": SHARED}, {"CACHE_ALIAS": "shared"}, []),
+        ({"default": SHARED, "local": LOCMEM}, {"CACHE_ALIAS": "local"}, ["cors_policies.W001"]),
+        ({"default": LOCMEM}, {"CACHE_ALIAS": "missing"}, []),  # E007's business
+        ({"default": LOCMEM}, [], []),  # E003's business
+    ],
+)
+def test_per_process_cache_is_w001(settings: Any, caches: dict[str, Any], value: Any, expected: list[str]) -> None:
+    settings.CACHES = caches
+    settings.CORS_POLICIES = value
+    assert ids(check_cache()) == expected
+
+
+def test_w001_says_what_it_costs(settings: Any) -> None:
+    settings.CACHES = {"default": LOCMEM}
+    settings.CORS_POLICIES = {"REFRESH_INTERVAL": 2}
+    [message] = check_cache()
+    assert message.msg == (
+        "CORS_POLICIES['CACHE_ALIAS'] is 'default', a LocMemCache: each process has its own, so it cannot tell the "
+        "other processes that the policies changed."
+    )
+    assert message.hint == (
+        "Changes still reach every process, which then reads the version from the database instead: one small "
+        "query per process every REFRESH_INTERVAL (2 s). Point CACHE_ALIAS at a cache all processes share (Redis, "
+        "Memcached, the database cache) to save those queries."
+    )
+    settings.CORS_POLICIES = {"REFRESH_INTERVAL": 0}
+    [message] = check_cache()
+    assert "one small query per process on every request." in message.hint
+
+
+def test_w001_is_a_deployment_check(settings: Any) -> None:
+    """A development server is one process: the warning is for ``check --deploy``."""
+    from django.core.checks import Warning as CheckWarning
+    from django.core.checks.registry import registry
+
+    settings.CACHES = {"default": LOCMEM}
+    settings.CORS_POLICIES = {}
+    assert "cors_policies.W001" not in ids(registry.run_checks())
+    found = [m for m in registry.run_checks(include_deployment_checks=True) if m.id == "cors_policies.W001"]
+    assert len(found) == 1 and isinstance(found[0], CheckWarning)
