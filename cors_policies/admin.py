@@ -13,36 +13,43 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.functions import Cast
 from django.db.models.sql.compiler import SQLCompiler
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone, translation
 from django.utils.encoding import escape_uri_path
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator, capfirst, smart_split, unescape_string_literal
 
 from . import analysis
 from .cache import snapshot
 from .conf import conf
-from .engine import SAFELISTED_METHODS, Decision, PolicySet, PolicySpec
+from .engine import SAFELISTED_METHODS, CompiledPolicy, Decision, PolicySet, PolicySpec
 from .forms import CorsPolicyForm, RequestTestForm
-from .models import SPEC_FIELDS, CorsPolicy
+from .models import REASON_LABELS, SPEC_FIELDS, CorsPolicy, ObservedOrigin
 
 #: How many origins the changelist shows before "+N more".
 SHORT_ORIGINS = 2
 COPY_SUFFIX = " (copy)"
 TESTER_URL_NAME = "cors_policies_corspolicy_test"
+ALLOW_URL_NAME = "cors_policies_observedorigin_allow"
+#: The policy page shows the origins of this many days, at most this many of each verdict.
+RECENT_DAYS = 7
+TOP_ORIGINS = 10
 
 
 def _model_field(name: str) -> Any:
@@ -54,8 +61,11 @@ def _specs(queryset: models.QuerySet[CorsPolicy]) -> list[PolicySpec]:
 
 
 def precedence_order(specs: list[PolicySpec]) -> list[int]:
-    """Policy ids in the order the engine tries them (policies that do not compile are left out)."""
-    return [policy.id for policy in PolicySet.build(specs).policies]
+    """Policy ids in the order the engine tries them: the enforced ones, then the report-only ones (which
+    never answer, and follow the same rules among themselves). Policies that do not compile are left out."""
+    policy_set = PolicySet.build(specs)
+    reports = policy_set.report_only.policies if policy_set.report_only is not None else ()
+    return [policy.id for policy in (*policy_set.policies, *reports)]
 
 
 class RankIn(models.Func):
@@ -122,13 +132,20 @@ def curl_command(url: str, form: dict[str, Any]) -> str:
 
 
 def annotate_precedence(queryset: models.QuerySet[CorsPolicy]) -> models.QuerySet[CorsPolicy]:
-    """Add ``precedence`` (the engine's order among all policies) and ``serving_rank`` (among the enabled
-    ones, 0 for disabled policies): one query for the specs, then one CASE per annotation."""
+    """Add ``precedence`` (the engine's order among all policies), ``serving_rank`` (among the enabled
+    enforced ones, else 0) and ``report_rank`` (among the enabled report-only ones, else 0): one query for
+    the specs, then one CASE per annotation."""
     rows = list(queryset.model._default_manager.values(*SPEC_FIELDS, "enabled"))
     order = precedence_order([PolicySpec(**{name: row[name] for name in SPEC_FIELDS}) for row in rows])
     enabled = {row["id"] for row in rows if row["enabled"]}
-    serving = [pk for pk in order if pk in enabled]
-    return queryset.annotate(precedence=_rank_case(order, len(order) + 1), serving_rank=_rank_case(serving, 0))
+    reporting = {row["id"] for row in rows if row["report_only"]}
+    serving = [pk for pk in order if pk in enabled and pk not in reporting]
+    reports = [pk for pk in order if pk in enabled and pk in reporting]
+    return queryset.annotate(
+        precedence=_rank_case(order, len(order) + 1),
+        serving_rank=_rank_case(serving, 0),
+        report_rank=_rank_case(reports, 0),
+    )
 
 
 class PolicyChangeList(ChangeList):
@@ -181,7 +198,7 @@ class CorsPolicyAdmin(admin.ModelAdmin):
     tester_template = "admin/cors_policies/corspolicy/tester.html"
     fieldsets = (
         (None, {"fields": ("name", "description")}),
-        ("Match", {"fields": ("path_pattern", "priority", "enabled")}),
+        ("Match", {"fields": ("path_pattern", "priority", "enabled", "report_only")}),
         ("Origins", {"fields": ("allowed_origins", "allowed_origin_regexes")}),
         ("Request", {"fields": ("allowed_methods", "other_methods", "allowed_headers")}),
         ("Response", {"fields": ("expose_headers", "allow_credentials", "max_age", "allow_private_network")}),
@@ -226,6 +243,8 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         rank = getattr(obj, "serving_rank", 0)
         if rank:
             return str(rank)
+        if getattr(obj, "report_rank", 0):
+            return "report-only"  # never answers: see Observed origins
         return "skipped" if obj.enabled else "off"  # enabled but not compiled: the tester says why
 
     @admin.display(description="origins")
@@ -267,12 +286,47 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         context = dict(extra_context or {})
         saved = self.get_object(request, unquote(object_id))
         if saved is not None:
-            spec = saved.to_spec()
-            others = _specs(CorsPolicy.objects.filter(enabled=True).exclude(pk=saved.pk))
+            # A report-only policy is previewed as it would answer once enforced, and competes only with the
+            # other report-only policies.
+            spec = replace(saved.to_spec(), report_only=False)
+            rivals = CorsPolicy.objects.filter(enabled=True, report_only=saved.report_only).exclude(pk=saved.pk)
+            others = [replace(other, report_only=False) for other in _specs(rivals)]
             context["cors_preview"] = analysis.preview(spec)
             context["cors_shadows"] = analysis.find_shadows(spec, others)
             context["cors_tester_url"] = self._tester_url_for(saved)
+            if ObservedOrigin in self.admin_site._registry:
+                context["cors_observed"] = self._observed_summary(request, saved)
         return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _observed_summary(self, request: HttpRequest, policy: CorsPolicy) -> dict[str, Any]:
+        """The origins this policy allowed and refused most in the last RECENT_DAYS (for a report-only
+        policy: where it would have answered otherwise), for admin/cors_policies/observedorigin/includes/
+        policy_observed.html."""
+        since = timezone.now() - timedelta(days=RECENT_DAYS)
+        recent = ObservedOrigin.objects.filter(policy=policy, last_seen__gte=since).order_by("-count", "-last_seen")
+        observed_admin = self.admin_site._registry.get(ObservedOrigin)  # get_model_admin() needs Django 5
+        can_allow = isinstance(observed_admin, ObservedOriginAdmin) and observed_admin.has_allow_permission(request)
+        refused = list(recent.filter(verdict="refused")[:TOP_ORIGINS])
+        for row in refused:
+            row.allow_url = (
+                reverse(f"{self.admin_site.name}:{ALLOW_URL_NAME}", args=[row.pk])
+                if (can_allow and row.reason == "origin")
+                else ""
+            )
+        allowed = list(recent.filter(verdict="allowed")[:TOP_ORIGINS])
+        if policy.report_only:
+            titles = ("Would allow (refused today)", "Would refuse (allowed today)")
+        else:
+            titles = ("Allowed", "Refused")
+        opts = ObservedOrigin._meta
+        return {
+            "days": RECENT_DAYS,
+            "report_only": policy.report_only,
+            "columns": [(titles[0], allowed), (titles[1], refused)],
+            "list_url": reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
+            + "?"
+            + urlencode({"policy__id__exact": policy.pk}),
+        }
 
     def _tester_url_for(self, policy: CorsPolicy) -> str:
         """The tester, prefilled with an origin and a path this policy covers."""
@@ -398,3 +452,203 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         if decision.policy is not None and decision.policy.credentials and decision.allowed and not data["preflight"]:
             notes.append("With credentials, the page must use fetch(..., {credentials: 'include'}) to send cookies.")
         return notes
+
+
+# --------------------------------------------------------------------------------------------------
+# Observed origins
+# --------------------------------------------------------------------------------------------------
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    """The refusal reasons in words (the column stores the engine's codes)."""
+
+    title = "reason"
+    parameter_name = "reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code or "allowed", label) for code, label in REASON_LABELS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(reason="" if value == "allowed" else value)
+
+
+def allowed_already(policy: CorsPolicy, origin: str) -> bool:
+    """Whether the saved policy lets ``origin`` in already (the engine's own test)."""
+    try:
+        compiled = CompiledPolicy(replace(policy.to_spec(), report_only=False))
+    except (ValueError, TypeError):  # a row that does not compile: adding the origin is then the question
+        return False
+    return compiled.any_origin or compiled.allows_origin(origin)
+
+
+@admin.register(ObservedOrigin)
+class ObservedOriginAdmin(admin.ModelAdmin):
+    """Which origins called which policy, with what verdict: read-only rows, plus "allow this origin".
+
+    Viewing needs the view permission on observed origins or on CORS policies; allowing an origin edits its
+    policy, so it needs the change permission on CORS policies and goes through the policy's validation
+    (``full_clean``) and ``save()``, which makes every process pick the change up.
+    """
+
+    list_display = (
+        "origin",
+        "policy_link",
+        "verdict_shown",
+        "reason_shown",
+        "count",
+        "first_seen",
+        "last_seen",
+        "allow_button",
+    )
+    list_display_links = None
+    list_filter = (("policy", admin.RelatedOnlyFieldListFilter), "verdict", ReasonFilter, "report_only")
+    search_fields = ("origin",)
+    search_help_text = "Searches origins (part of one is enough, such as example.com)."
+    ordering = ("-last_seen", "-id")
+    list_select_related = ("policy",)
+    show_full_result_count = False
+    actions = ("allow_origins",)
+
+    class Media:
+        css = {"all": ("cors_policies/admin.css",)}
+
+    # -- permissions ---------------------------------------------------------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # rows come from traffic only
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        policy = CorsPolicy._meta
+        return super().has_view_permission(request, obj) or any(
+            request.user.has_perm(f"{policy.app_label}.{action}_{policy.model_name}") for action in ("view", "change")
+        )
+
+    def has_allow_permission(self, request: HttpRequest) -> bool:
+        policy = CorsPolicy._meta
+        return request.user.has_perm(f"{policy.app_label}.change_{policy.model_name}")
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        if self.has_allow_permission(request):
+            return self.list_display
+        return tuple(name for name in self.list_display if name != "allow_button")
+
+    # -- columns -------------------------------------------------------------------------------
+
+    @admin.display(description="policy", ordering="policy__name")
+    def policy_link(self, obj: ObservedOrigin) -> str:
+        url = reverse(f"{self.admin_site.name}:cors_policies_corspolicy_change", args=[obj.policy_id])
+        suffix = " (report-only)" if obj.report_only else ""
+        return format_html('<a href="{}">{}</a>{}', url, obj.policy.name, suffix)
+
+    @admin.display(description="verdict", ordering="verdict")
+    def verdict_shown(self, obj: ObservedOrigin) -> str:
+        if not obj.report_only:
+            return obj.verdict
+        served = obj.get_enforced_verdict_display()
+        return f"would be {obj.verdict} (served: {served})"
+
+    @admin.display(description="reason", ordering="reason")
+    def reason_shown(self, obj: ObservedOrigin) -> str:
+        return obj.reason_label
+
+    @admin.display(description="")
+    def allow_button(self, obj: ObservedOrigin) -> str:
+        if obj.verdict != "refused" or obj.reason != "origin":
+            return ""
+        url = reverse(f"{self.admin_site.name}:{ALLOW_URL_NAME}", args=[obj.pk])
+        return format_html(
+            '<button type="submit" class="button cors-allow" formaction="{}" formmethod="post" '
+            'title="Add {} to the allowed origins of policy {}">Allow</button>',
+            url,
+            obj.origin,
+            obj.policy.name,
+        )
+
+    # -- allowing origins ----------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        allow = path("<int:pk>/allow/", self.admin_site.admin_view(self.allow_view), name=ALLOW_URL_NAME)
+        return [allow, *super().get_urls()]
+
+    def allow_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """One click: allow the origin of one row in its policy, then go back where the click came from."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_allow_permission(request):
+            raise PermissionDenied
+        self.allow_origins(request, ObservedOrigin.objects.filter(pk=pk))
+        back = request.META.get("HTTP_REFERER", "")
+        safe = url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure())
+        opts = self.opts
+        return HttpResponseRedirect(
+            back if safe else reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
+        )
+
+    @admin.action(description="Allow the selected origins in their policies", permissions=["allow"])
+    def allow_origins(self, request: HttpRequest, queryset: models.QuerySet[ObservedOrigin]) -> None:
+        wanted: dict[int, list[str]] = {}
+        rows = list(queryset.order_by("policy_id", "origin"))
+        if not rows:
+            self.message_user(
+                request, "That observed origin no longer exists (it may have been cleaned up).", messages.WARNING
+            )
+            return
+        for row in rows:
+            origins = wanted.setdefault(row.policy_id, [])
+            if row.origin not in origins:
+                origins.append(row.origin)
+        for policy_id, origins in wanted.items():
+            self._allow_in_policy(request, policy_id, origins)
+
+    def _allow_in_policy(self, request: HttpRequest, policy_id: int, origins: list[str]) -> None:
+        with transaction.atomic():
+            policy = CorsPolicy.objects.select_for_update().filter(pk=policy_id).first()
+            if policy is None:
+                self.message_user(
+                    request, f"Policy {policy_id} no longer exists; {', '.join(origins)} not allowed.", messages.ERROR
+                )
+                return
+            present = [origin for origin in origins if allowed_already(policy, origin)]
+            adding = [origin for origin in origins if origin not in present]
+            if present:
+                self.message_user(
+                    request,
+                    f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} already allowed by policy "
+                    f"{policy.name!r}: a refusal recorded since is for another reason (see the reason column).",
+                    messages.INFO,
+                )
+            if not adding:
+                return
+            policy.allowed_origins = [*(policy.allowed_origins or []), *adding]
+            try:
+                policy.full_clean()
+            except ValidationError as exc:
+                problems = " ".join(
+                    f"{'' if field == '__all__' else capfirst(field.replace('_', ' ')) + ': '}{message}"
+                    for field, errors in exc.message_dict.items()
+                    for message in errors
+                )
+                self.message_user(
+                    request,
+                    f"Could not allow {', '.join(adding)} in policy {policy.name!r}: {problems} "
+                    "Edit the policy to fix it.",
+                    messages.ERROR,
+                )
+                return
+            policy.save()
+            with translation.override(None):  # the admin stores field labels untranslated
+                label = str(capfirst(_model_field("allowed_origins").verbose_name))
+            self.log_change(request, policy, [{"changed": {"fields": [label]}}])
+        mode = "report-only " if policy.report_only else ""
+        self.message_user(
+            request,
+            f"Allowed {', '.join(adding)} in {mode}policy {policy.name!r}; every process applies it within "
+            f"{conf.REFRESH_INTERVAL} s.",
+            messages.SUCCESS,
+        )
