@@ -13,7 +13,6 @@ guide lists every difference.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -163,10 +162,6 @@ def path_pattern(value: Any) -> str:
     # re.match only tries the start of the path, so a leading '^' changes nothing but is what marks a
     # pattern as a regex here; a group keeps 'a|b' whole.
     return f"^(?:{text})" if "|" in text else f"^{text}"
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def translate(values: Mapping[str, Any], *, name: str = DEFAULT_NAME, signal_receivers: bool = False) -> Translation:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -280,6 +281,25 @@ def test_explain_a_refused_actual_request(policies: list[CorsPolicy]) -> None:
     )
 
 
+def test_explain_a_refusal_without_any_header(policies: list[CorsPolicy]) -> None:
+    """A policy allowing any origin answers without Vary, so a refused preflight gets no header at all."""
+    output = run(
+        "cors_explain", "--origin", "https://a.example", "--method", "PROPFIND", "--path", "/api/items/1", "--preflight"
+    )
+    assert output == (
+        "Request: the preflight (OPTIONS) for PROPFIND /api/items/1 from https://a.example\n"
+        f"Policy: items (id {policies[1].pk})\n"
+        "Verdict: refused (the browser does not send the PROPFIND request)\n"
+        "Response: 200, empty (the middleware answers the preflight itself)\n"
+        "  (no CORS headers)\n"
+        "Reasons:\n"
+        "  - method PROPFIND is not in the allowed methods GET, PUT\n"
+        "Why this policy:\n"
+        "  Policy 'items' applies: its glob '/api/items/*' matches /api/items/1 (priority 5).\n"
+        "  It wins over 'api' ('/api/**'): higher priority (5 > 0).\n"
+    )
+
+
 def test_explain_a_path_no_policy_covers(policies: list[CorsPolicy]) -> None:
     output = run("cors_explain", "--origin", "https://app.example.com", "--path", "/about")
     assert output == (
@@ -405,6 +425,17 @@ def test_apply_a_missing_file_or_a_directory(tmp_path: Path) -> None:
     )
 
 
+def test_apply_an_unreadable_path(tmp_path: Path) -> None:
+    name = str(tmp_path / ("x" * 300))
+    assert error("cors_apply", name) == f"{name}: cannot read it (File name too long)."
+
+
+def test_import_settings_without_django_cors_headers_installed(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "corsheaders.signals", None)  # import raises ImportError
+    settings.CORS_ORIGIN_ALLOW_ALL = True
+    assert "check_request_enabled" not in run("cors_import_settings", "--dry-run")
+
+
 def test_apply_bad_json_and_bad_encoding(tmp_path: Path) -> None:
     target = tmp_path / "bad.json"
     target.write_text('{"policies": [\n  {"name": "a",}\n]}')
@@ -456,6 +487,10 @@ def test_apply_invalid_policies_names_the_file_the_policy_and_the_field(
     ("text", "message"),
     [
         ("[]", 'Send a JSON object with a "policies" list, such as the export returns: {"policies": [...]}.'),
+        (
+            "{}",
+            'policies: This field is required: write "policies": [...], a list of policies such as the export returns.',
+        ),
         ('{"policies": [], "policy": []}', "policy: Unknown field; a document has only policies."),
         (
             '{"policies": {}}',

@@ -115,7 +115,6 @@ def explain_lines(data: dict[str, Any], decision: Decision) -> list[str]:
     if decision.reasons:
         lines.append("Reasons:")
         lines.extend(f"  - {reason}" for reason in decision.reasons)
-    if decision.explanation:
-        lines.append("Why this policy:" if decision.policy is not None else "Why:")
-        lines.extend(f"  {line}" for line in decision.explanation)
+    lines.append("Why this policy:" if decision.policy is not None else "Why:")  # simulate() always explains
+    lines.extend(f"  {line}" for line in decision.explanation)
     return lines
