@@ -2,7 +2,8 @@
 """Run the demo: ``python3 scripts/demo.py [addr:port]``.
 
 Creates ``.venv`` if needed, migrates the SQLite database, creates the demo policies and the admin user,
-then starts Django's development server (on 127.0.0.1:8000 unless you pass another address).
+then starts Django's development server (on 127.0.0.1:8000 unless you pass another address) and prints the
+admin's and the CORS playground's addresses.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def main(argv: list[str]) -> None:
         addr = f"127.0.0.1:{addr}"
     print()
     print(f"Admin: http://{addr}/admin/  login: admin / admin")
+    print(f"CORS playground: http://{addr}/playground/ (it calls the same server under its other name)")
     print("Stop the server with Ctrl+C.", flush=True)
     exec_in_venv([python, manage, "runserver", *argv])
 

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Records requests with an Origin for the playground and the browser tests; it never answers.
+    "testproject.middleware.OriginLogMiddleware",
     "cors_policies.middleware.CorsPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -5,7 +5,7 @@ from importlib.util import find_spec
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
-from . import views
+from . import playground, views
 
 
 def _module_exists(name: str) -> bool:
@@ -22,6 +22,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/public/items/<int:item_id>/", views.item_detail, name="item-detail"),
     path("api/profile/", views.profile, name="profile"),
     path("health", views.health, name="health"),
+    path("api/public/error/", views.error, name="error"),
+    path("api/echo/", views.echo, name="echo"),
+    path("api/echo/<path:rest>", views.echo, name="echo-path"),
+    # The admin's request tester links here when the URL name "cors-playground" resolves.
+    path("playground/", playground.page, name="cors-playground"),
+    path("playground/log/", playground.log, name="cors-playground-log"),
 ]
 
 if _module_exists("cors_policies.api.urls"):

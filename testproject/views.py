@@ -1,8 +1,10 @@
-"""Plain Django views that the demo policies apply to: a public API, a credentialed profile, a health check."""
+"""Plain Django views that the demo policies apply to: a public API, a credentialed profile, a health check,
+an echo of what a page sent (for the playground) and an endpoint that always fails (error responses)."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -41,6 +43,9 @@ def home(request: HttpRequest) -> HttpResponse:
         ("GET|PUT|PATCH|DELETE /api/public/items/1/", reverse("item-detail", args=[1])),
         ("GET /api/profile/ (session login)", reverse("profile")),
         ("GET /health", reverse("health")),
+        ("Any method /api/echo/... (what the page sent)", reverse("echo")),
+        ("GET /api/public/error/ (always a 500)", reverse("error")),
+        ("The CORS playground", reverse("cors-playground")),
     ]
     items = format_html_join("\n", '<li><a href="{}">{}</a></li>', ((url, label) for label, url in links))
     page = format_html(
@@ -93,3 +98,59 @@ def profile(request: HttpRequest) -> JsonResponse:
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+#: Request headers a browser sets by itself (``sec-*`` too): the echo leaves them out to show what the page set.
+BROWSER_HEADERS = frozenset(
+    {
+        "host",
+        "connection",
+        "user-agent",
+        "accept-encoding",
+        "accept-language",
+        "origin",
+        "referer",
+        "cookie",
+        "content-length",
+        "pragma",
+        "cache-control",
+        "priority",
+    }
+)
+ECHO_BODY_LIMIT = 2000
+
+
+@csrf_exempt
+def echo(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """What the server received: method, path, Origin, the headers the page set, cookie names, the user and
+    the body (its first 2000 characters). Any method, any path under /api/echo/."""
+    headers = {
+        name.lower(): value
+        for name, value in request.headers.items()
+        if name.lower() not in BROWSER_HEADERS
+        and not name.lower().startswith("sec-")
+        and not (name.lower() == "accept" and value == "*/*")
+    }
+    if not request.body and headers.get("content-type") == "text/plain":
+        # Python's WSGI server (runserver, the test server) reports text/plain when no Content-Type came.
+        del headers["content-type"]
+    user = request.user
+    response = JsonResponse(
+        {
+            "method": request.method,
+            "path": request.path,
+            "origin": request.headers.get("Origin"),
+            "headers": headers,
+            "cookies": sorted(request.COOKIES),
+            "user": user.get_username() if user.is_authenticated else None,
+            "body": request.body.decode("utf-8", "replace")[:ECHO_BODY_LIMIT],
+        }
+    )
+    response["X-Request-Id"] = uuid.uuid4().hex
+    return response
+
+
+@require_GET
+def error(request: HttpRequest) -> HttpResponse:
+    """Always fails: an allowed origin must still be able to read the 500 (the CORS headers are added to it)."""
+    raise RuntimeError("/api/public/error/ fails on purpose: the demo's example of a server error.")

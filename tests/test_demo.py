@@ -1,16 +1,29 @@
-"""The demo project: ``manage.py demo_setup`` and the views the demo policies apply to."""
+"""The demo project: ``manage.py demo_setup``, the views the demo policies apply to, the origin log and the
+playground page (its behaviour in a browser is in tests/browser/test_playground.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from asgiref.sync import iscoroutinefunction
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.test import Client
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory
+from django.urls import path
 
+from cors_policies.cache import snapshot
 from cors_policies.models import CorsPolicy
+from testproject.demo.management.commands.demo_setup import PLAYGROUND_ORIGINS
+from testproject.middleware import OriginLog, OriginLogMiddleware, origin_log
+from testproject.playground import PRESETS
 from testproject.settings import parse_database_url
 
 # Every test may go through the CORS middleware, which reads the policies from the database.
@@ -25,7 +38,13 @@ def test_demo_setup_is_idempotent(capsys: pytest.CaptureFixture[str]) -> None:
     call_command("demo_setup")
     second = capsys.readouterr().out
 
-    assert sorted(CorsPolicy.objects.values_list("name", flat=True)) == ["health", "profile", "public-api"]
+    assert sorted(CorsPolicy.objects.values_list("name", flat=True)) == [
+        "echo",
+        "echo-auth",
+        "health",
+        "profile",
+        "public-api",
+    ]
     users = get_user_model().objects.filter(username="admin")
     assert users.count() == 1
     admin = users.get()
@@ -71,7 +90,7 @@ def test_demo_setup_keeps_edits() -> None:
     CorsPolicy.objects.filter(name="health").update(enabled=False)
     call_command("demo_setup", stdout=io.StringIO())
     assert CorsPolicy.objects.get(name="health").enabled is False
-    assert CorsPolicy.objects.count() == 3
+    assert CorsPolicy.objects.count() == 5
 
 
 def test_health(client: Client) -> None:
@@ -84,7 +103,16 @@ def test_home_links(client: Client) -> None:
     response = client.get("/")
     assert response.status_code == 200
     page = response.content.decode()
-    for link in ("/admin/", "/api/public/items/", "/api/public/items/1/", "/api/profile/", "/health"):
+    for link in (
+        "/admin/",
+        "/api/public/items/",
+        "/api/public/items/1/",
+        "/api/profile/",
+        "/health",
+        "/api/echo/",
+        "/api/public/error/",
+        "/playground/",
+    ):
         assert f'href="{link}"' in page
 
 
@@ -180,3 +208,299 @@ def test_parse_database_url(url: str, expected: dict[str, str]) -> None:
 def test_parse_database_url_rejects_unknown_scheme() -> None:
     with pytest.raises(ValueError, match="unsupported scheme"):
         parse_database_url("mysql://u@h/db")
+
+
+# -- the playground's demo policies --------------------------------------------------------------------
+
+
+def preflight(client: Client, path: str, origin: str, method: str, headers: str = "") -> dict[str, str]:
+    """The CORS headers of a preflight's answer."""
+    extra = {"HTTP_ACCESS_CONTROL_REQUEST_HEADERS": headers} if headers else {}
+    response = client.options(path, HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD=method, **extra)
+    assert response.status_code == 200
+    return {name: value for name, value in response.items() if name.startswith("Access-Control-")}
+
+
+def test_demo_setup_playground_policies(client: Client, committed: Callable[[], Any]) -> None:
+    with committed():
+        call_command("demo_setup", stdout=io.StringIO())
+    echo = CorsPolicy.objects.get(name="echo")
+    assert (echo.path_pattern, echo.allowed_headers, echo.allowed_methods) == ("/api/echo/**", ["*"], ["*"])
+    assert echo.allowed_origin_regexes == [PLAYGROUND_ORIGINS]
+    auth = CorsPolicy.objects.get(name="echo-auth")
+    assert (auth.path_pattern, auth.allowed_headers, auth.allow_credentials) == (
+        "/api/echo/auth/**",
+        ["Authorization", "Content-Type"],
+        True,
+    )
+
+    # The demo's two names on any port; nothing else.
+    for origin in ("http://localhost:8000", "http://127.0.0.1:8765"):
+        assert preflight(client, "/api/echo/x", origin, "PUT", "x-anything") == {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "*",
+            "Access-Control-Allow-Headers": "x-anything",
+            "Access-Control-Max-Age": "60",
+        }
+    for origin in ("https://localhost:8000", "http://localhost.evil.test:8000", "http://127.0.0.1"):
+        assert preflight(client, "/api/echo/x", origin, "PUT") == {}
+    # "*" never covers Authorization; echo-auth lists it.
+    assert preflight(client, "/api/echo/x", "http://localhost:8000", "GET", "authorization") == {}
+    assert preflight(client, "/api/echo/auth/x", "http://localhost:8000", "GET", "authorization") == {
+        "Access-Control-Allow-Origin": "http://localhost:8000",
+        "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Max-Age": "60",
+    }
+
+
+SAFELISTED_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+
+
+def browser_verdict(policy_set: Any, preset: dict[str, Any], origin: str) -> bool:
+    """What a browser does with a preset sent from ``origin``: the engine's answers, then the browser's checks."""
+    method = preset["method"].upper() if preset["method"].upper() in FETCH_NORMALIZED else preset["method"]
+    headers = [line.split(":", 1) for line in preset["headers"].splitlines() if line]
+    unsafe = [
+        name.strip().lower()
+        for name, value in headers
+        if not (name.strip().lower() == "content-type" and value.strip() in SAFELISTED_CONTENT_TYPES)
+    ]
+    steps = []
+    if method not in {"GET", "HEAD", "POST"} or unsafe:
+        steps.append(
+            policy_set.simulate(
+                origin=origin, method=method, path=preset["path"], request_headers=unsafe, preflight=True
+            )
+        )
+    steps.append(policy_set.simulate(origin=origin, method=method, path=preset["path"]))
+    for decision in steps:
+        answer = dict(decision.headers)
+        if not decision.allowed:
+            return False
+        if preset["credentials"] == "include" and (
+            answer["Access-Control-Allow-Origin"] == "*" or answer.get("Access-Control-Allow-Credentials") != "true"
+        ):
+            return False
+    return True
+
+
+FETCH_NORMALIZED = {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"}
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=[preset["label"] for preset in PRESETS])
+def test_each_preset_note_says_what_the_demo_policies_decide(
+    preset: dict[str, Any], committed: Callable[[], Any]
+) -> None:
+    """A page on http://localhost:8000 (the profile policy's origin) calling http://127.0.0.1:8000."""
+    with committed():
+        call_command("demo_setup", stdout=io.StringIO())
+    policy_set = snapshot.get()
+    assert policy_set is not None
+    allowed = browser_verdict(policy_set, preset, "http://localhost:8000")
+    assert preset["note"].startswith("Allowed" if allowed else "Refused"), (preset["label"], allowed)
+
+
+def test_the_credentials_preset_is_refused_from_127_0_0_1(committed: Callable[[], Any]) -> None:
+    with committed():
+        call_command("demo_setup", stdout=io.StringIO())
+    preset = next(preset for preset in PRESETS if preset["label"] == "Cookies with a credentials policy")
+    assert browser_verdict(snapshot.get(), preset, "http://127.0.0.1:8000") is False
+    assert browser_verdict(snapshot.get(), preset, "http://localhost:8000") is True
+
+
+# -- echo and error views ------------------------------------------------------------------------------
+
+
+def test_echo_reports_what_the_page_sent() -> None:
+    response = Client().put(
+        "/api/echo/a/b",
+        '{"n": 1}',
+        content_type="application/json",
+        HTTP_ORIGIN="http://localhost:8000",
+        HTTP_X_CUSTOM="1",
+        HTTP_AUTHORIZATION="Bearer t",
+        HTTP_ACCEPT="*/*",
+        HTTP_SEC_FETCH_MODE="cors",
+        HTTP_USER_AGENT="test",
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "method": "PUT",
+        "path": "/api/echo/a/b",
+        "origin": "http://localhost:8000",
+        "headers": {"content-type": "application/json", "x-custom": "1", "authorization": "Bearer t"},
+        "cookies": [],
+        "user": None,
+        "body": '{"n": 1}',
+    }
+    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-Id"])
+
+
+def test_echo_any_method_user_cookies_and_a_cut_body() -> None:
+    user = get_user_model().objects.create_user("alice", "alice@example.com", "secret-password")
+    client = Client(enforce_csrf_checks=True)  # the echo is csrf_exempt
+    client.force_login(user)
+    response = client.generic("PROPFIND", "/api/echo/", "x" * 3000, content_type="text/plain", HTTP_ACCEPT="text/html")
+    body = response.json()
+    assert (body["method"], body["user"], body["cookies"]) == ("PROPFIND", "alice", ["sessionid"])
+    assert body["headers"] == {"content-type": "text/plain", "accept": "text/html"}
+    assert body["body"] == "x" * 2000
+    # No body and the WSGI server's default text/plain: the page set no Content-Type.
+    assert Client().get("/api/echo/", CONTENT_TYPE="text/plain").json()["headers"] == {}
+
+
+def test_error_view_is_a_500_with_cors_headers(committed: Callable[[], Any]) -> None:
+    with committed():
+        call_command("demo_setup", stdout=io.StringIO())
+    client = Client(raise_request_exception=False)
+    response = client.get("/api/public/error/", HTTP_ORIGIN="https://shop.example")
+    assert response.status_code == 500
+    assert response["Access-Control-Allow-Origin"] == "*"
+    with pytest.raises(RuntimeError, match="fails on purpose"):
+        Client().get("/api/public/error/")
+
+
+# -- the origin log ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def empty_log() -> Iterator[OriginLog]:
+    origin_log.clear()
+    yield origin_log
+    origin_log.clear()
+
+
+def test_origin_log_records_requests_with_an_origin(
+    client: Client, empty_log: OriginLog, committed: Callable[[], Any]
+) -> None:
+    with committed():
+        call_command("demo_setup", stdout=io.StringIO())
+    start, _ = empty_log.since()
+    client.get("/health")  # no Origin: not recorded
+    client.get("/health", HTTP_ORIGIN="https://a.example")
+    client.options(
+        "/api/public/items/1/",
+        HTTP_ORIGIN="https://a.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="PUT",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-custom",
+    )
+    client.options("/api/profile/", HTTP_ORIGIN="https://a.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    last, entries = empty_log.since(start)
+    assert last == start + 3
+    assert [
+        (e.method, e.path, e.preflight, e.request_method, e.request_headers, e.status, e.allowed) for e in entries
+    ] == [
+        ("GET", "/health", False, "", "", 200, True),
+        ("OPTIONS", "/api/public/items/1/", True, "PUT", "x-custom", 200, False),
+        ("OPTIONS", "/api/profile/", True, "GET", "", 200, False),
+    ]
+    assert entries[0].origin == "https://a.example"
+    assert empty_log.since(start + 2) == (start + 3, entries[2:])
+    empty_log.clear()
+    assert empty_log.since(start) == (start + 3, [])  # ids keep increasing after a clear
+
+
+def test_origin_log_keeps_the_latest() -> None:
+    log = OriginLog(size=2)
+    request = RequestFactory().get("/x", HTTP_ORIGIN="https://a.example")
+    for _ in range(3):
+        log.record(request, HttpResponse())
+    assert [entry.id for entry in log.since()[1]] == [2, 3]
+
+
+def test_origin_log_middleware_async(empty_log: OriginLog) -> None:
+    async def get_response(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(status=204)
+
+    middleware = OriginLogMiddleware(get_response)
+    assert iscoroutinefunction(middleware)
+    start, _ = empty_log.since()
+    request = RequestFactory().options("/x", HTTP_ORIGIN="https://a.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="PUT")
+    response = asyncio.run(middleware(request))
+    assert response.status_code == 204
+    asyncio.run(middleware(RequestFactory().get("/y")))  # no Origin
+    assert [(e.path, e.preflight, e.status) for e in empty_log.since(start)[1]] == [("/x", True, 204)]
+
+
+def test_log_endpoint(client: Client, empty_log: OriginLog) -> None:
+    start, _ = empty_log.since()
+    client.get("/health", HTTP_ORIGIN="https://a.example")
+    body = client.get(f"/playground/log/?after={start}").json()
+    assert body["last_id"] == start + 1
+    assert [(entry["method"], entry["path"], entry["origin"]) for entry in body["requests"]] == [
+        ("GET", "/health", "https://a.example")
+    ]
+    assert client.get(f"/playground/log/?after={start + 1}").json() == {"last_id": start + 1, "requests": []}
+    for bad in ("-1", "x", "1.5", "٣"):
+        response = client.get("/playground/log/", {"after": bad})
+        assert response.status_code == 400
+        assert response.json() == {"error": "Write ?after= as a whole number, such as ?after=0."}
+
+
+# -- the playground page -------------------------------------------------------------------------------
+
+
+def page_config(response: Any) -> dict[str, Any]:
+    match = re.search(r'<script id="pg-config" type="application/json">(.*?)</script>', response.content.decode())
+    assert match is not None
+    return dict(json.loads(match.group(1)))
+
+
+@pytest.mark.parametrize(
+    ("host", "target"),
+    [
+        ("127.0.0.1:8000", "http://localhost:8000"),
+        ("localhost:8001", "http://127.0.0.1:8001"),
+        ("localhost", "http://127.0.0.1"),
+        ("[::1]:8000", "http://[::1]:8000"),
+        ("[::1]", "http://[::1]"),
+        ("app.example.test:9000", "http://app.example.test:9000"),
+    ],
+)
+def test_playground_targets_the_other_name(client: Client, host: str, target: str) -> None:
+    response = client.get("/playground/", HTTP_HOST=host)
+    assert response.status_code == 200
+    assert page_config(response)["target"] == target
+
+
+def test_playground_page(client: Client) -> None:
+    response = client.get("/playground/", {"target": " http://api.example.test:9000 "})
+    config = page_config(response)
+    assert config["target"] == "http://api.example.test:9000"
+    assert config["evaluateUrl"] == "/api/cors/evaluate/"
+    assert config["logUrl"] == "/playground/log/"
+    assert config["loginUrl"] == "/admin/login/?next=/playground/"
+    assert config["csrfToken"]
+    assert config["presets"] == PRESETS
+    page = response.content.decode()
+    for preset in PRESETS:
+        assert f">{preset['label']}</option>" in page
+    assert 'href="/admin/login/?next=/playground/"' in page
+    assert client.post("/playground/").status_code == 405
+
+
+def test_playground_without_the_api(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("testproject.playground._url", lambda name: None)
+    assert page_config(client.get("/playground/"))["evaluateUrl"] is None
+
+
+def test_tester_links_the_playground(client: Client, admin_user: Any) -> None:
+    client.force_login(admin_user)
+    page = client.get("/admin/cors_policies/corspolicy/test/").content.decode()
+    assert '<a href="/playground/" id="cors-playground-link">' in page
+
+
+#: A URLconf with the admin but no playground (a project that is not the demo): ``ROOT_URLCONF = __name__``.
+urlpatterns = [path("admin/", admin.site.urls)]
+
+
+def test_tester_without_the_playground_has_no_link(client: Client, admin_user: Any, settings: Any) -> None:
+    settings.ROOT_URLCONF = __name__
+    client.force_login(admin_user)
+    response = client.get("/admin/cors_policies/corspolicy/test/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "What would a browser get?" in page
+    assert "cors-playground" not in page

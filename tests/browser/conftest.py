@@ -30,6 +30,9 @@ LAUNCH_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Every host name resolves to loopback inside Chromium, so pages can live on many origins of the one
+    # live server (http://app.example.test:PORT, http://evil.test:PORT...); it never looks names up.
+    "--host-resolver-rules=MAP * 127.0.0.1",
 ]
 PASSWORD = "browser-test-password"
 

@@ -12,6 +12,8 @@ ADMIN_URL = "http://127.0.0.1:8000/admin/"
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "admin"  # noqa: S105  (the demo's well-known login, printed on purpose)
 LOGIN_LINE = f"Admin: {ADMIN_URL}  login: {DEMO_USERNAME} / {DEMO_PASSWORD}"
+#: The demo server's two names on any port: the playground on one calls the other (a regex, so any port works).
+PLAYGROUND_ORIGINS = r"http://(localhost|127\.0\.0\.1):[0-9]{1,5}"
 
 DEMO_POLICIES: list[dict[str, Any]] = [
     {
@@ -57,6 +59,36 @@ DEMO_POLICIES: list[dict[str, Any]] = [
         "expose_headers": [],
         "allow_credentials": False,
         "max_age": None,
+        "allow_private_network": False,
+    },
+    {
+        "name": "echo",
+        "description": "The playground's echo: the demo's own two origins, any method, any header but Authorization.",
+        "path_pattern": "/api/echo/**",
+        "priority": 0,
+        "enabled": True,
+        "allowed_origins": [],
+        "allowed_origin_regexes": [PLAYGROUND_ORIGINS],
+        "allowed_methods": ["*"],
+        "allowed_headers": ["*"],
+        "expose_headers": ["X-Request-Id"],
+        "allow_credentials": False,
+        "max_age": 60,
+        "allow_private_network": False,
+    },
+    {
+        "name": "echo-auth",
+        "description": "The playground's echo that takes Authorization, listed explicitly as it must be.",
+        "path_pattern": "/api/echo/auth/**",
+        "priority": 0,
+        "enabled": True,
+        "allowed_origins": [],
+        "allowed_origin_regexes": [PLAYGROUND_ORIGINS],
+        "allowed_methods": ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        "allowed_headers": ["Authorization", "Content-Type"],
+        "expose_headers": ["X-Request-Id"],
+        "allow_credentials": True,
+        "max_age": 60,
         "allow_private_network": False,
     },
 ]
