@@ -206,6 +206,7 @@ def test_api_root_lists_the_endpoints(api: APIClient) -> None:
         "export": "http://testserver/api/cors/policies/export/",
         "import": "http://testserver/api/cors/policies/import/",
         "evaluate": "http://testserver/api/cors/evaluate/",
+        "observed": "http://testserver/api/cors/observed/",
         "schema": "http://testserver/api/cors/schema/",
     }
 
@@ -1210,6 +1211,7 @@ def test_schema_is_openapi_3_and_covers_this_api_only(api: APIClient) -> None:
     assert schema["info"]["title"] == "CORS policies API"
     assert sorted(schema["paths"]) == [
         "/api/cors/evaluate/",
+        "/api/cors/observed/",
         "/api/cors/policies/",
         "/api/cors/policies/export/",
         "/api/cors/policies/import/",

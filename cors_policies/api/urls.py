@@ -16,6 +16,7 @@ router.register("policies", views.CorsPolicyViewSet, basename="corspolicy")
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.ApiRootView.as_view(), name="root"),
     path("evaluate/", views.EvaluateView.as_view(), name="evaluate"),
+    path("observed/", views.ObservedOriginListView.as_view(), name="observed-list"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     *router.urls,
 ]

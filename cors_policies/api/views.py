@@ -1,4 +1,4 @@
-"""The API's views: policies (CRUD with ETags, export, import), evaluate, and the OpenAPI schema.
+"""The API's views: policies (CRUD with ETags, export, import), evaluate, observed origins, and the OpenAPI schema.
 
 Faces only: the serializers validate with the model's validators, ``sync`` imports and exports,
 ``history`` writes the admin's LogEntry rows, and evaluate asks the same compiled snapshot the
@@ -21,7 +21,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework import status, viewsets
+from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
@@ -36,7 +36,8 @@ from rest_framework.views import APIView
 
 from .. import history, sync
 from ..cache import snapshot
-from ..models import CorsPolicy
+from ..models import CorsPolicy, ObservedOrigin
+from .observed import ObservedOriginFilter, ObservedOriginSerializer
 from .parsers import JSONParser
 from .permissions import api_permission_classes
 from .serializers import (
@@ -455,8 +456,67 @@ class EvaluateView(ApiPermissionsMixin, APIView):
         return Response(decision.as_dict())
 
 
+# --------------------------------------------------------------------------------------------------
+# Observed origins
+# --------------------------------------------------------------------------------------------------
+
+
+class ObservedSearchFilter(PolicySearchFilter):
+    search_description = "Words to find in the origin (all must match)."
+
+
+class ObservedOrderingFilter(OrderingFilter):
+    """Sorting by anything else is a 400 naming the fields, not silently ignored."""
+
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> list[str]:
+        value = request.query_params.get(self.ordering_param)
+        if value is not None:
+            fields = [term.strip() for term in value.split(",")]
+            valid = set(view.ordering_fields)
+            if not fields or any(term.lstrip("-") not in valid for term in fields):
+                raise ValidationError(
+                    {
+                        self.ordering_param: [
+                            f"Write ordering= one or more of {', '.join(view.ordering_fields)} (comma-separated, "
+                            f"'-' first for descending), not {value[:50]!r}."
+                        ]
+                    }
+                )
+        return list(super().get_ordering(request, queryset, view) or ())
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List observed origins",
+        description=(
+            "Which origins called which policy with which verdict, how often and when, aggregated from every "
+            "process's counters (written every OBSERVE_FLUSH_INTERVAL seconds). The rows of a report-only policy "
+            "are the requests where its verdict differed from the one served. Newest first unless `ordering` says "
+            "otherwise; paginated."
+        ),
+        responses={200: ObservedOriginSerializer(many=True), **errors(400, 401, 403, 404)},
+    )
+)
+class ObservedOriginListView(ApiPermissionsMixin, generics.ListAPIView[ObservedOrigin]):
+    """Observed origins (read-only): needs the view permission on CORS policies."""
+
+    serializer_class = ObservedOriginSerializer
+    pagination_class = CorsPolicyPagination
+    filter_backends = [ObservedOriginFilter, ObservedSearchFilter, ObservedOrderingFilter]
+    search_fields = ["origin"]
+    ordering_fields = ["last_seen", "first_seen", "count", "origin", "id"]
+    ordering = ["-last_seen", "-id"]
+    schema = CorsPolicyAutoSchema()
+
+    def required_model_actions(self, request: Request) -> list[str]:
+        return ["view"]
+
+    def get_queryset(self) -> QuerySet[ObservedOrigin]:
+        return ObservedOrigin.objects.select_related("policy")
+
+
 #: The views the schema describes (the root and the schema itself are left out).
-API_VIEWS = (CorsPolicyViewSet, EvaluateView)
+API_VIEWS = (CorsPolicyViewSet, EvaluateView, ObservedOriginListView)
 
 
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
@@ -476,6 +536,7 @@ class ApiRootView(ApiPermissionsMixin, APIView):
             "export": "corspolicy-export",
             "import": "corspolicy-import",
             "evaluate": "evaluate",
+            "observed": "observed-list",
             "schema": "schema",
         }
         return Response({key: reverse(f"{namespace}:{name}", request=request) for key, name in links.items()})
