@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ValidationError
 
-from cors_policies.models import CorsPolicy, PolicySetVersion
+from cors_policies.models import SPEC_FIELDS, CorsPolicy, ObservedOrigin, PolicySetVersion
 from cors_policies.validators import STAR_WITH_CREDENTIALS
 from tests.factories import CorsPolicyFactory
 
@@ -87,4 +92,36 @@ def test_str() -> None:
 def test_defaults() -> None:
     policy = CorsPolicy.objects.create(name="defaults", path_pattern="/x")
     assert (policy.priority, policy.enabled, policy.allowed_origins, policy.max_age) == (0, True, [], None)
-    assert (policy.allow_credentials, policy.allow_private_network) == (False, False)
+    assert (policy.allow_credentials, policy.allow_private_network, policy.report_only) == (False, False, False)
+
+
+def test_to_spec_carries_report_only() -> None:
+    policy = CorsPolicy(name="tight", path_pattern="/x", report_only=True)
+    assert policy.to_spec().report_only is True
+    assert "report_only" in SPEC_FIELDS
+
+
+def test_observed_origin_str_and_reason_label() -> None:
+    row = ObservedOrigin(policy_id=3, origin="https://a.test", verdict="refused", reason="headers")
+    assert str(row) == "https://a.test refused by policy 3"
+    assert row.reason_label == "request headers not allowed"
+    assert ObservedOrigin(reason="").reason_label == "allowed"
+    assert ObservedOrigin(reason="something_new").reason_label == "something_new"
+
+
+def test_the_observability_migrations_are_reversible(tmp_path: Path) -> None:
+    """Forward, back to 0003, forward again, on a database of its own."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'migrations.db'}", "REDIS_URL": ""}
+
+    def migrate(*target: str) -> str:
+        command = [sys.executable, "manage.py", "migrate", *target, "--no-input"]
+        return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=True).stdout
+
+    assert "Applying cors_policies.0005_corspolicy_report_only... OK" in migrate()
+    back = migrate("cors_policies", "0003")
+    assert "Unapplying cors_policies.0005_corspolicy_report_only... OK" in back
+    assert "Unapplying cors_policies.0004_observedorigin... OK" in back
+    again = migrate("cors_policies")
+    assert "Applying cors_policies.0004_observedorigin... OK" in again
+    assert "Applying cors_policies.0005_corspolicy_report_only... OK" in again
