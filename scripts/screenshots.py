@@ -10,7 +10,10 @@ as the demo admin with Debian's Chromium (``/usr/bin/chromium``, driven by Playw
 - ``changelist.png``: the policy list in precedence order;
 - ``change-form.png``: ``api-default``'s change form, with the shadowing warnings and the header preview;
 - ``tester.png``: the request tester, an allowed credentialed preflight;
-- ``tester-refused.png``: the request tester, a refused preflight with its reasons.
+- ``tester-refused.png``: the request tester, a refused preflight with its reasons;
+- ``playground.png``: the CORS playground on ``127.0.0.1:PORT`` calling ``localhost:PORT``, an allowed
+  preflighted ``PUT``;
+- ``playground-refused.png``: the playground, ``Authorization`` refused under ``allowed_headers: ["*"]``.
 
 Nothing outside the temporary directory and the output directory is touched.
 """
@@ -61,10 +64,17 @@ CorsPolicy.objects.get_or_create(name="api-default", defaults=dict(
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_port(preferred: int = 8000) -> int:
+    """The demo's usual port when it is free (the screenshots then show the addresses the README gives),
+    else any free port."""
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError("no free port on 127.0.0.1")
 
 
 def wait_until_up(url: str, server: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -126,6 +136,19 @@ def take_screenshots(base: str, output: Path) -> list[Path]:
             "preflight": "on",
         }
         shoot("tester-refused.png", f"{base}{TESTER_PATH}?{urlencode(refused)}")
+
+        def shoot_playground(name: str, preset: str) -> None:
+            page.goto(f"{base}/playground/")
+            page.wait_for_selector("body[data-ready=true]")
+            page.select_option("#pg-preset", label=preset)
+            page.click("#pg-send")
+            page.wait_for_selector("#pg-result[data-state=done]")
+            path = output / name
+            page.screenshot(path=str(path), full_page=True)
+            saved.append(path)
+
+        shoot_playground("playground.png", "PUT with a JSON body (preflighted)")
+        shoot_playground("playground-refused.png", "Authorization under allowed headers *")
         browser.close()
     return saved
 

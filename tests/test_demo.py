@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +18,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
-from django.urls import path
+from django.urls import path, reverse
 
 from cors_policies.cache import snapshot
 from cors_policies.models import CorsPolicy
-from testproject.demo.management.commands.demo_setup import PLAYGROUND_ORIGINS
+from testproject.demo.management.commands.demo_setup import DEMO_POLICIES, PLAYGROUND_ORIGINS
 from testproject.middleware import OriginLog, OriginLogMiddleware, origin_log
 from testproject.playground import PRESETS
 from testproject.settings import parse_database_url
@@ -504,3 +505,25 @@ def test_tester_without_the_playground_has_no_link(client: Client, admin_user: A
     page = response.content.decode()
     assert "What would a browser get?" in page
     assert "cors-playground" not in page
+
+
+def test_readme_playground_section_names_what_exists() -> None:
+    from tests.test_readme import section
+
+    root = Path(__file__).resolve().parent.parent
+    text = section("## Playground")
+    for image in re.findall(r"\(docs/screenshots/([\w-]+\.png)\)", text):
+        assert (root / "docs" / "screenshots" / image).is_file(), image
+    assert "`CORS playground: http://127.0.0.1:8000/playground/`" in text
+    assert 'print(f"CORS playground: http://{addr}/playground/' in (root / "scripts" / "demo.py").read_text()
+    assert "**Send it from a real browser in the CORS playground**" in text
+    tester = root / "cors_policies" / "templates" / "admin" / "cors_policies" / "corspolicy" / "tester.html"
+    assert ">Send it from a real browser in the CORS playground</a>" in tester.read_text()
+    assert "a URL named `cors-playground`" in text
+    assert reverse("cors-playground") == "/playground/"
+    for name in ("echo", "echo-auth", "public-api"):
+        assert f"**{name}**" in text or f"`{name}`" in text
+        assert any(spec["name"] == name for spec in DEMO_POLICIES)
+    for module in ("test_cors_matrix.py", "test_playground.py"):
+        assert f"tests/browser/{module}" in text
+        assert (root / "tests" / "browser" / module).is_file()

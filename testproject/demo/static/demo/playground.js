@@ -224,6 +224,7 @@
     decision.explanation.forEach((line) => explanation.appendChild(element("li", "", line)));
     step.appendChild(explanation);
     if (decision.reasons.length) {
+      step.appendChild(element("p", "pg-reasons-title", "Refused because:"));
       const reasons = element("ul", "pg-reasons");
       decision.reasons.forEach((line) => reasons.appendChild(element("li", "", line)));
       step.appendChild(reasons);
