@@ -510,10 +510,17 @@ def test_regexes_that_grow_into_another_domain(regex: str, example: str) -> None
         r"^https://[a-z0-9-]+(\.[a-z0-9-]+)*\.example\.com$",
         "(",  # does not compile: the validators say so, no warning here
         r"^(?!x)[^/]+$",  # nothing to sample: no warning rather than a guess
+        r"^https://[^.]+\.example\.com$",
+        r"^https://(?:[^a])+\.example\.com$",
+        r"^https://[!]\.example\.com$",
+        r"^(?:https://a\.example\.com|http://b\.example\.org)$",
+        r"^https://(a)\1\.example\.com$",
+        r"^https://(a)?(?(1)b|c)\.example\.com$",
     ],
 )
 def test_regexes_that_match_what_they_say(regex: str) -> None:
     assert warned(allowed_origin_regexes=[regex]) == []
+    assert warned(allowed_origin_regexes=[regex], allow_credentials=True) == []
 
 
 @pytest.mark.parametrize("pattern", ["/**", "/**/**", "^/", "^", "^.*"])

@@ -5,12 +5,16 @@ Every message must say what to write instead. No database is needed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cors_policies.engine import compile_user_regex
 from cors_policies.validators import (
     ORIGIN_ALPHABET,
     STAR_WITH_CREDENTIALS,
@@ -593,3 +597,64 @@ def test_a_huge_regex_is_refused_rather_than_analysed_at_length() -> None:
     [(code, message)] = refusal(validate_origin_regexes, [regex])
     assert code == "regex_backtracking"
     assert "it repeats more than 500 character classes, too many to check." in message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        # Atomic groups and possessive quantifiers (Python 3.11+) do not backtrack, but the check does not
+        # rely on them: refusing is the safe side, and the message still says what to change.
+        (r"^/(?>a+)+$", f"'(?:(?>a+))+' {NESTED}"),
+        (r"^/(a++)+$", f"'(a++)+' {NESTED}"),
+        (r"^/(a+?)+$", f"'(a+?)+' {NESTED}"),
+        (r"^/(?:(x)?(?(1)a+|b+))+$", f"'(?:(x)?(?(1)a+|b+))+' {NESTED}"),
+        (r"^/((?=a)a+)+$", f"'((?=a)a+)+' {NESTED}"),
+        (r"^/((?<!b)a+)+$", f"'((?<!b)a+)+' {NESTED}"),
+        (r"^/([^b]+)+$", f"'([^b]+)+' {NESTED}"),
+        (r"^/(a{0}b+)+$", f"'(a{{0}}b+)+' {NESTED}"),
+        (r"^/(a)(?:\1|\1)+x", f"'(?:\\1(?:|))+' {NESTED}"),  # a back-reference counts as any text
+        (r"^/(\W+\w?)+$", f"'(\\W+\\w?)+' {NESTED}"),
+        (r"^/\S+\s*\S+$", f"'\\S+' and '\\S+' {POWER}"),
+        (r"^/\D+\D+$", f"'\\D+' and '\\D+' {POWER}"),
+        (r"^/[\d\s-]+[^\w-]*[0-9]+$", f"'[\\d\\s-]+' and '[^\\w-]*' {POWER}"),
+        (r"^/(?i:k+K+)$", f"'k+' and 'K+' {POWER}"),
+        (r"^/(?a:\w+\d+)$", f"'\\w+' and '\\d+' {POWER}"),
+        (r"^/(?s:.+.+)$", f"'.+' and '.+' {POWER}"),
+        (r"^/[\]\^]+\^*", f"'[\\]\\^]+' and '\\^*' {POWER}"),
+        (r"^/a{2,}a{3,5}$", f"'a{{2,}}' and 'a{{3,5}}' {POWER}"),
+        ("^/(?:" + "a" * 70 + "+)+$", f"'(?:{'a' * 56}…' {NESTED}"),
+        (r"(?x) ^/ (a+)+ $", f"'(a+)+' {NESTED}"),
+    ],
+)
+def test_the_message_quotes_the_part_to_rewrite(pattern: str, problem: str) -> None:
+    assert find_backtracking(pattern) == problem
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^/\w+\W\w+$",  # \w and \W never overlap, in Unicode too
+        r"^/\d+\D\d+$",
+        r"(?a)^/\w+\W\w+$",
+        r"^/\s+\S\s+$",
+        r"^/[\w.]+\.\w+$",
+        r"^/(?-i:a+A+)$",
+        r"^/\b\B\A(a|b)\Z",
+        r"^/(?:x|y)(?!z)[^\n]*$",
+    ],
+)
+def test_patterns_whose_repeats_cannot_trade_text_pass(pattern: str) -> None:
+    assert find_backtracking(pattern) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab.()|*+?{}[]^$\\dws-0123,:!=<>PiAZ", max_size=24))
+def test_any_regex_that_compiles_is_judged_without_raising(pattern: str) -> None:
+    try:
+        compile_user_regex(pattern)
+    except (re.error, OverflowError, RecursionError):
+        return
+    verdict = find_backtracking(pattern)
+    assert verdict is None or isinstance(verdict, str)
+    if verdict is None:  # fewer characters to match can only take ambiguity away
+        assert find_backtracking(pattern, ORIGIN_ALPHABET) is None
