@@ -21,6 +21,7 @@ from django.test import Client, RequestFactory
 from django.urls import path, reverse
 
 from cors_policies.cache import snapshot
+from cors_policies.forms import AUTHORIZATION_NOTE
 from cors_policies.models import CorsPolicy
 from testproject.demo.management.commands.demo_setup import DEMO_POLICIES, PLAYGROUND_ORIGINS
 from testproject.middleware import OriginLog, OriginLogMiddleware, origin_log
@@ -527,3 +528,13 @@ def test_readme_playground_section_names_what_exists() -> None:
     for module in ("test_cors_matrix.py", "test_playground.py"):
         assert f"tests/browser/{module}" in text
         assert (root / "tests" / "browser" / module).is_file()
+
+
+def test_admin_and_api_say_star_never_covers_authorization(client: Client, admin_user: Any) -> None:
+    """Next to allowed headers, both faces say what the browser matrix proves."""
+    client.force_login(admin_user)
+    form = client.get("/admin/cors_policies/corspolicy/add/").content.decode()
+    assert AUTHORIZATION_NOTE in form
+    schema = client.get("/api/cors/schema/", {"format": "json"}).json()
+    description = schema["components"]["schemas"]["CorsPolicy"]["properties"]["allowed_headers"]["description"]
+    assert description == "Request headers the browser may send; * for any except Authorization, which must be listed."
