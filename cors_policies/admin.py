@@ -557,7 +557,7 @@ class ObservedOriginAdmin(admin.ModelAdmin):
     def reason_shown(self, obj: ObservedOrigin) -> str:
         return obj.reason_label
 
-    @admin.display(description="")
+    @admin.display(description="", empty_value="")
     def allow_button(self, obj: ObservedOrigin) -> str:
         if obj.verdict != "refused" or obj.reason != "origin":
             return ""
