@@ -17,6 +17,7 @@ from cors_policies.api.serializers import CorsPolicySerializer
 from cors_policies.engine import PolicySpec
 from cors_policies.forms import CorsPolicyForm
 from cors_policies.models import CorsPolicy
+from testproject.demo.management.commands.demo_setup import DEMO_POLICIES
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +151,12 @@ def test_the_form_judges_what_was_submitted_once_valid() -> None:
     invalid = CorsPolicyForm({**data, "path_pattern": "p"}, instance=saved)
     assert invalid.policy_warnings == []  # the field errors say what to fix first
     assert CorsPolicyForm().policy_warnings == []
+
+
+def test_no_demo_policy_has_a_warning() -> None:
+    """The demo shows good practice: plain http only on loopback, no catch-all for '*'."""
+    fields = {"path_pattern", "priority", "allowed_origins", "allowed_origin_regexes", "allowed_methods"}
+    fields |= {"allowed_headers", "expose_headers", "allow_credentials", "max_age", "allow_private_network"}
+    for number, policy in enumerate(DEMO_POLICIES, start=1):
+        spec = PolicySpec(id=number, name=policy["name"], **{k: v for k, v in policy.items() if k in fields})
+        assert policy_warnings(spec) == [], policy["name"]
