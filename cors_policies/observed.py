@@ -26,7 +26,8 @@ Who flushes (``OBSERVE_FLUSH``): by default a daemon thread per process, rather 
 
 Servers that run no Python threads (uWSGI without ``--enable-threads``) can use ``"request"``: the first
 request recorded after each interval writes (through the thread pool under ASGI). ``"manual"`` writes
-only when :meth:`Recorder.flush` is called (tests, an own scheduler).
+only when :meth:`Recorder.flush` is called (tests, an own scheduler). With an in-memory SQLite database
+(test suites, benchmarks) "thread" means "request": a thread's own connection would not share it.
 
 Attackers choose origins, so memory and the table are bounded: at most ``OBSERVE_MAX_KEYS`` keys per
 interval (requests beyond are counted as overflow and logged), only syntactically valid origins of at most
@@ -134,6 +135,8 @@ class Recorder:
         if mode not in FLUSH_MODES:
             logger.error("cors_policies: OBSERVE_FLUSH %r is not one of %s; using 'thread'", mode, FLUSH_MODES)
             mode = "thread"
+        if mode == "thread" and _in_memory_database():
+            mode = "request"  # another thread's connection would see another database, or fight over locks
         self.mode = mode
         self.flushes_on_requests = mode == "request"
         self.interval = max(0.0, float(conf.OBSERVE_FLUSH_INTERVAL))
@@ -328,6 +331,13 @@ class Recorder:
         self._written_since_prune = 0
         self._next_prune = 0.0
         self.totals = Totals()
+
+
+def _in_memory_database() -> bool:
+    """Whether the table lives in an in-memory SQLite database (tests, benchmarks), which a background
+    thread's own connection cannot share: a plain ``:memory:`` is a new, empty database per connection."""
+    connection = connections[router.db_for_write(ObservedOrigin) or "default"]
+    return connection.vendor == "sqlite" and bool(connection.is_in_memory_db())  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -178,12 +178,21 @@ class TestRecorder:
         assert rec.pending() == {}
 
     def test_unknown_flush_mode_falls_back_to_the_thread_with_an_error(
-        self, settings: Any, caplog: pytest.LogCaptureFixture
+        self, settings: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setattr(observed, "_in_memory_database", lambda: False)
         with caplog.at_level(logging.ERROR, logger="cors_policies"):
             rec = configured(settings, OBSERVE_FLUSH="cron")
         assert rec.mode == "thread"
         assert "OBSERVE_FLUSH 'cron' is not one of ('thread', 'request', 'manual'); using 'thread'" in caplog.text
+
+    def test_an_in_memory_sqlite_database_is_written_by_requests(self, settings: Any) -> None:
+        """A background thread's own connection would not share it (a plain :memory: is one database per
+        connection), so "thread" means "request" there; other databases get the thread."""
+        rec = configured(settings, OBSERVE_FLUSH="thread")
+        in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()  # type: ignore[attr-defined]
+        assert rec.mode == ("request" if in_memory else "thread")
+        assert observed._in_memory_database() is in_memory
 
     def test_a_forked_child_starts_empty(self, settings: Any) -> None:
         rec = Recorder(register_process_hooks=True)
@@ -315,6 +324,60 @@ class TestFlush:
         rec.record(api.pk, EVIL, False, "origin")
         assert rec.flush() == 1
         assert rows() == [(api.pk, EVIL, "refused", "origin", False, "", 1)]
+
+    def test_a_failing_prune_is_logged_and_the_rows_stay_written(
+        self, settings: Any, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        rec = configured(settings)
+        monkeypatch.setattr(observed, "prune", lambda using=None: 1 / 0)
+        rec.record(api.pk, APP, True)
+        with caplog.at_level(logging.WARNING, logger="cors_policies"):
+            assert rec.flush() == 1
+        assert caplog.records[-1].getMessage() == "cors_policies: could not prune observed origins; retrying later"
+        assert rows() == [(api.pk, APP, "allowed", "", False, "", 1)]
+
+    def test_what_is_left_is_written_at_exit(self, settings: Any, api: CorsPolicy) -> None:
+        rec = configured(settings, OBSERVE_FLUSH="request")
+        rec.record(api.pk, APP, True)
+        rec.close()
+        assert rows() == [(api.pk, APP, "allowed", "", False, "", 1)]
+        manual = configured(settings, OBSERVE_FLUSH="manual")
+        manual.record(api.pk, EVIL, False, "origin")
+        manual.close()  # manual: the owner decides when to write
+        assert len(rows()) == 1
+
+    def test_the_portable_upsert_survives_a_concurrent_insert(
+        self, settings: Any, clock: FakeTime, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Another process inserts the row between this one's UPDATE (no row yet) and its INSERT."""
+        from django.db.models import QuerySet
+
+        first = configured(settings)
+        first.record(api.pk, APP, True)
+        first.flush()
+        real_update = QuerySet.update
+        calls: list[int] = []
+
+        def update_missing_the_row_once(self: QuerySet[Any], **kwargs: Any) -> int:
+            calls.append(1)
+            return 0 if len(calls) == 1 else real_update(self, **kwargs)
+
+        monkeypatch.setattr(QuerySet, "update", update_missing_the_row_once)
+        second = configured(settings)
+        second.record(api.pk, APP, True)
+        second.record(api.pk, APP, True)
+        assert (
+            write_rows(
+                {
+                    key: [count, first_seen, last_seen]
+                    for key, (count, first_seen, last_seen) in second.pending().items()
+                },
+                portable=True,
+            )
+            == 1
+        )
+        assert rows() == [(api.pk, APP, "allowed", "", False, "", 3)]
+        assert len(calls) == 2
 
     def test_a_retried_batch_stays_within_the_key_cap(
         self, settings: Any, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch
@@ -487,6 +550,45 @@ class TestMiddlewareRecording:
         assert response["Access-Control-Allow-Origin"] == APP
         assert recorded() == {}
 
+    def test_a_host_django_refuses_is_never_the_same_origin(self, client: Client, api: CorsPolicy) -> None:
+        response = client.get("/t/echo", HTTP_ORIGIN="http://evil.invalid", HTTP_HOST="evil.invalid")
+        assert response.status_code == 400  # CommonMiddleware's DisallowedHost, after ours
+        assert recorded() == {(api.pk, "http://evil.invalid", False, "origin", ""): 1}
+
+    def test_the_off_switch_keeps_logging_and_the_signal(
+        self,
+        client: Client,
+        api: CorsPolicy,
+        make_policy: Callable[..., CorsPolicy],
+        settings: Any,
+        debug_log: pytest.LogCaptureFixture,
+    ) -> None:
+        settings.CORS_POLICIES = {**settings.CORS_POLICIES, "OBSERVE": False}
+        make_policy(name="tight", path_pattern="/t/**", allowed_origins=[], report_only=True)
+        received: list[Any] = []
+
+        def listener(sender: Any, **kwargs: Any) -> None:
+            received.append(kwargs["decision"].allowed)
+
+        cors_decision.connect(listener, dispatch_uid="off_switch")
+        try:
+            client.get("/t/echo", HTTP_ORIGIN=EVIL)
+            client.get("/t/echo", HTTP_ORIGIN=APP)
+        finally:
+            cors_decision.disconnect(dispatch_uid="off_switch")
+        assert recorded() == {}
+        assert len(decision_lines(debug_log)) == 2  # the refusal and the report-only difference
+        assert received == [False, True]
+
+    def test_async_without_a_snapshot_passes_through(self, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch) -> None:
+        from cors_policies.cache import snapshot
+
+        monkeypatch.setattr(snapshot, "refresh", lambda: None)
+        response = async_to_sync(AsyncClient().get)("/t/echo", headers={"Origin": APP})
+        assert response.status_code == 200
+        assert not response.has_header("Access-Control-Allow-Origin")
+        assert recorded() == {}
+
     def test_async_requests_are_recorded_too(self, api: CorsPolicy) -> None:
         client = AsyncClient()
         async_to_sync(client.get)("/t/echo", headers={"Origin": APP})
@@ -518,8 +620,11 @@ class TestMiddlewareRecording:
 @pytest.mark.urls("tests.urls")
 @pytest.mark.django_db(transaction=True)
 def test_the_background_thread_writes_within_the_interval(
-    settings: Any, make_policy: Callable[..., CorsPolicy]
+    settings: Any, make_policy: Callable[..., CorsPolicy], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Django's in-memory SQLite test database is shared between threads (cache=shared), so the thread can
+    # be tested on it too.
+    monkeypatch.setattr(observed, "_in_memory_database", lambda: False)
     policy = make_policy(name="api", path_pattern="/t/**", allowed_origins=[APP])
     settings.CORS_POLICIES = {**settings.CORS_POLICIES, "OBSERVE_FLUSH": "thread", "OBSERVE_FLUSH_INTERVAL": 0.2}
     try:
@@ -639,8 +744,10 @@ class TestReportOnly:
 
 @pytest.fixture
 def debug_log(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> pytest.LogCaptureFixture:
-    """DEBUG records of cors_policies.decisions (the demo settings stop cors_policies at its own handler)."""
-    monkeypatch.setattr(logging.getLogger("cors_policies"), "propagate", True)
+    """DEBUG records of cors_policies.decisions, captured there alone (whatever handlers its parents have)."""
+    logger = logging.getLogger("cors_policies.decisions")
+    monkeypatch.setattr(logger, "handlers", [caplog.handler])
+    monkeypatch.setattr(logger, "propagate", False)
     caplog.set_level(logging.DEBUG, logger="cors_policies.decisions")
     return caplog
 
@@ -703,12 +810,11 @@ class TestLogging:
         ]
 
     def test_nothing_is_logged_above_debug(
-        self, client: Client, api: CorsPolicy, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+        self, client: Client, api: CorsPolicy, debug_log: pytest.LogCaptureFixture
     ) -> None:
-        monkeypatch.setattr(logging.getLogger("cors_policies"), "propagate", True)
-        caplog.set_level(logging.INFO, logger="cors_policies.decisions")
+        debug_log.set_level(logging.INFO, logger="cors_policies.decisions")
         client.get("/t/echo", HTTP_ORIGIN=EVIL)
-        assert decision_lines(caplog) == []
+        assert decision_lines(debug_log) == []
 
 
 @pytest.mark.urls("tests.urls")
