@@ -129,7 +129,10 @@ class Recorder:
         self.totals = Totals()
 
     def configure(self) -> None:
-        """Read the settings (at start and when they change): the hot path reads attributes only."""
+        """Read the settings (at start and when they change): the hot path reads attributes only.
+
+        A value of the wrong kind is logged and its default used (``manage.py check`` reports it too):
+        observing never stops the site from serving."""
         self.enabled = bool(conf.OBSERVE)
         mode = conf.OBSERVE_FLUSH
         if mode not in FLUSH_MODES:
@@ -139,13 +142,16 @@ class Recorder:
             mode = "request"  # another thread's connection would see another database, or fight over locks
         self.mode = mode
         self.flushes_on_requests = mode == "request"
-        self.interval = max(0.0, float(conf.OBSERVE_FLUSH_INTERVAL))
-        self.sample_rate = min(1.0, max(0.0, float(conf.OBSERVE_SAMPLE_RATE)))
+        self.interval = max(0.0, _number("OBSERVE_FLUSH_INTERVAL", float))
+        self.sample_rate = min(1.0, max(0.0, _number("OBSERVE_SAMPLE_RATE", float)))
         self.weight = max(1, round(1 / self.sample_rate)) if self.sample_rate > 0 else 1
-        self.max_keys = max(0, int(conf.OBSERVE_MAX_KEYS))
+        self.max_keys = max(0, _number("OBSERVE_MAX_KEYS", int))
         self._next_flush = time.time() + self.interval
         if mode != "thread":
             self.stop()
+        elif self._thread is None and self._entries:
+            with self._lock:  # counts are waiting: do not wait for a new key to start the writer
+                self._start_thread()
 
     # -- the hot path --------------------------------------------------------------------------
 
@@ -331,6 +337,18 @@ class Recorder:
         self._written_since_prune = 0
         self._next_prune = 0.0
         self.totals = Totals()
+
+
+def _number(name: str, kind: type[float] | type[int]) -> Any:
+    value = getattr(conf, name)
+    try:
+        if isinstance(value, bool):
+            raise TypeError(name)
+        return kind(value)
+    except (TypeError, ValueError):
+        default = DEFAULTS[name]
+        logger.error("cors_policies: %s must be a number, not %r; using %r", name, value, default)
+        return kind(default)
 
 
 def _in_memory_database() -> bool:

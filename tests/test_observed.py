@@ -186,6 +186,41 @@ class TestRecorder:
         assert rec.mode == "thread"
         assert "OBSERVE_FLUSH 'cron' is not one of ('thread', 'request', 'manual'); using 'thread'" in caplog.text
 
+    @pytest.mark.parametrize(
+        ("name", "value", "attribute", "default"),
+        [
+            ("OBSERVE_FLUSH_INTERVAL", "soon", "interval", 5.0),
+            ("OBSERVE_SAMPLE_RATE", None, "sample_rate", 1.0),
+            ("OBSERVE_MAX_KEYS", "2000.5", "max_keys", 2000),
+            ("OBSERVE_MAX_KEYS", True, "max_keys", 2000),
+        ],
+    )
+    def test_a_setting_of_the_wrong_kind_is_logged_and_its_default_used(
+        self, settings: Any, caplog: pytest.LogCaptureFixture, name: str, value: Any, attribute: str, default: Any
+    ) -> None:
+        with caplog.at_level(logging.ERROR, logger="cors_policies"):
+            rec = configured(settings, **{name: value})
+        assert getattr(rec, attribute) == default
+        assert (
+            caplog.records[-1].getMessage()
+            == f"cors_policies: {name} must be a number, not {value!r}; using {default!r}"
+        )
+
+    def test_switching_to_the_thread_starts_it_for_counts_already_waiting(
+        self, settings: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(observed, "_in_memory_database", lambda: False)
+        rec = configured(settings, OBSERVE_FLUSH="request")
+        rec.record(1, APP, True)
+        assert rec._thread is None
+        settings.CORS_POLICIES = {**settings.CORS_POLICIES, "OBSERVE_FLUSH": "thread", "OBSERVE_FLUSH_INTERVAL": 3600}
+        rec.configure()
+        try:
+            assert rec._thread is not None and rec._thread.is_alive()
+        finally:
+            rec.stop()
+        assert rec._thread is None
+
     def test_an_in_memory_sqlite_database_is_written_by_requests(self, settings: Any) -> None:
         """A background thread's own connection would not share it (a plain :memory: is one database per
         connection), so "thread" means "request" there; other databases get the thread."""
