@@ -249,6 +249,14 @@ class TestAllow:
             ("warning", "That observed origin no longer exists (it may have been cleaned up).")
         ]
 
+    def test_a_policy_deleted_meanwhile(self, admin_client: Client, api: CorsPolicy) -> None:
+        row = seen(api, NEW)
+        CorsPolicy.objects.filter(pk=api.pk)._raw_delete("default")  # its rows stay until cleaned up
+        response = admin_client.post(allow_url(row), follow=True)
+        assert shown_messages(response) == [
+            ("error", f"Policy {api.pk} no longer exists; https://new.example.com not allowed.")
+        ]
+
     def test_an_origin_already_allowed(self, admin_client: Client, api: CorsPolicy) -> None:
         response = admin_client.post(allow_url(seen(api, APP, reason="method")), follow=True)
         assert shown_messages(response) == [
