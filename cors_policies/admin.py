@@ -159,6 +159,8 @@ class PolicyChangeList(ChangeList):
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> models.QuerySet[CorsPolicy]:
         if "precedence" not in self.root_queryset.query.annotations:
             self.root_queryset = annotate_precedence(self.root_queryset)
+        if exclude_parameters is None:  # Django 4.2's ChangeList.get_queryset() takes only the request
+            return super().get_queryset(request)
         return super().get_queryset(request, exclude_parameters)
 
     def get_ordering(self, request: HttpRequest, queryset: models.QuerySet[CorsPolicy]) -> list[Any]:

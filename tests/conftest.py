@@ -8,19 +8,22 @@ from django.core.cache import caches
 
 from cors_policies.cache import snapshot
 from cors_policies.models import CorsPolicy
+from cors_policies.observed import recorder
 from tests import urls
 from tests.factories import CorsPolicyFactory
 
 
 @pytest.fixture(autouse=True)
 def _fresh_state() -> Iterator[None]:
-    """Each test starts with no snapshot, empty caches and no recorded view calls."""
+    """Each test starts with no snapshot, no observed counts or writer thread, empty caches, no view calls."""
     snapshot.reset()
+    recorder.reset()
     for cache in caches.all():
         cache.clear()
     urls.calls.clear()
     yield
     snapshot.reset()
+    recorder.reset()  # nothing is written outside the test that counted it
 
 
 @pytest.fixture

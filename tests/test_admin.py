@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import django
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
@@ -239,6 +240,7 @@ def test_filters(
     assert sorted(row_names(html)) == expected
 
 
+@pytest.mark.skipif(django.VERSION < (5, 0), reason="admin facets are new in Django 5.0")
 def test_filter_counts(admin_client: Client, make_policy: Callable[..., Any]) -> None:
     make_policy(name="off", path_pattern="/off", enabled=False)
     make_policy(name="creds", path_pattern="/creds", allow_credentials=True)

@@ -39,8 +39,8 @@ EVALUATE = "/api/cors/evaluate/"
 User = get_user_model()
 
 WRITABLE = (
-    "name, description, path_pattern, priority, enabled, allowed_origins, allowed_origin_regexes, allowed_methods, "
-    "allowed_headers, expose_headers, allow_credentials, max_age, allow_private_network"
+    "name, description, path_pattern, priority, enabled, report_only, allowed_origins, allowed_origin_regexes, "
+    "allowed_methods, allowed_headers, expose_headers, allow_credentials, max_age, allow_private_network"
 )
 
 
@@ -108,7 +108,7 @@ def test_create_returns_201_with_normalized_values_etag_and_location(api: APICli
     assert data["allowed_methods"] == ["PUT", "patch"]
     assert data["allowed_headers"] == ["X-Token", "Content-Type"]
     assert data["max_age"] == 600
-    assert set(data) == {"id", *WRITABLE.split(", "), "created_at", "updated_at"}
+    assert set(data) == {"id", *WRITABLE.split(", "), "created_at", "updated_at", "warnings"}
     assert response["Location"] == f"http://testserver{detail(data['id'])}"
     assert response["ETag"] == views.policy_etag(data)
     stored = CorsPolicy.objects.get(pk=data["id"])

@@ -80,6 +80,7 @@ OPERATIONS = [
     ("GET", "/api/cors/policies/export/"),
     ("POST", "/api/cors/policies/import/"),
     ("POST", "/api/cors/evaluate/"),
+    ("GET", "/api/cors/observed/"),
 ]
 
 

@@ -342,10 +342,7 @@ class TestPolicyPages:
         # previewed as it would answer once enforced
         assert response.context["cors_preview"].origin == NEW
         assert response.context["cors_shadows"] == []
-        assert re.findall(r'<input type="checkbox" name="report_only"[^>]*>', response.content.decode()) == [
-            '<input type="checkbox" name="report_only" aria-describedby="id_report_only_helptext" id="id_report_only" '
-            "checked>"
-        ]
+        assert report_only_checkbox(response.content.decode()) == '<input type="checkbox" id="id_report_only" checked>'
 
     def test_report_only_policies_show_in_the_policy_list(
         self, admin_client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
@@ -357,9 +354,7 @@ class TestPolicyPages:
 
     def test_report_only_can_be_set_in_the_form(self, admin_client: Client, api: CorsPolicy) -> None:
         html = admin_client.get(change_url(api)).content.decode()
-        assert re.findall(r'<input type="checkbox" name="report_only"[^>]*>', html) == [
-            '<input type="checkbox" name="report_only" aria-describedby="id_report_only_helptext" id="id_report_only">'
-        ]
+        assert report_only_checkbox(html) == '<input type="checkbox" id="id_report_only">'
 
     def test_saving_the_form_with_report_only(self, admin_client: Client) -> None:
         from tests.test_admin import form_data
@@ -377,10 +372,18 @@ class TestPolicyPages:
         confirm = client.get(f"{POLICIES_URL}{api.pk}/delete/")
         assert confirm.status_code == 200
         content = confirm.content.decode()
-        main = content[content.index("<main") :]
+        main = content[content.index('id="content"') :]  # Django 4.2's admin has no <main>
         assert "Observed origin" not in main  # neither listed nor in the summary
         assert "<li>CORS policies: 1</li>" in main
         response = client.post(f"{POLICIES_URL}{api.pk}/delete/", {"post": "yes"})
         assert response.status_code == 302
         assert not CorsPolicy.objects.exists()
         assert not ObservedOrigin.objects.exists()
+
+
+def report_only_checkbox(html: str) -> str:
+    """The report_only checkbox, without the name and the help-text link (which Django renders from 5.0)."""
+    [tag] = re.findall(r'<input type="checkbox" name="report_only"[^>]*>', html)
+    tag = tag.replace(' name="report_only"', "").replace(' aria-describedby="id_report_only_helptext"', "")
+    assert 'id="id_report_only"' in tag
+    return tag

@@ -27,6 +27,7 @@ POLICY_FIELDS: tuple[str, ...] = (
     "path_pattern",
     "priority",
     "enabled",
+    "report_only",
     "allowed_origins",
     "allowed_origin_regexes",
     "allowed_methods",
