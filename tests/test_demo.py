@@ -46,6 +46,7 @@ def test_demo_setup_is_idempotent(capsys: pytest.CaptureFixture[str]) -> None:
         "health",
         "profile",
         "public-api",
+        "public-api-tightened",
     ]
     users = get_user_model().objects.filter(username="admin")
     assert users.count() == 1
@@ -92,7 +93,7 @@ def test_demo_setup_keeps_edits() -> None:
     CorsPolicy.objects.filter(name="health").update(enabled=False)
     call_command("demo_setup", stdout=io.StringIO())
     assert CorsPolicy.objects.get(name="health").enabled is False
-    assert CorsPolicy.objects.count() == 5
+    assert CorsPolicy.objects.count() == 6
 
 
 def test_health(client: Client) -> None:

@@ -91,6 +91,25 @@ DEMO_POLICIES: list[dict[str, Any]] = [
         "max_age": 60,
         "allow_private_network": False,
     },
+    {
+        "name": "public-api-tightened",
+        "description": (
+            "Report-only: public-api for the demo's own origins instead of *, and without DELETE. "
+            "Observed origins shows whom enforcing it would break."
+        ),
+        "path_pattern": "/api/public/**",
+        "priority": 0,
+        "enabled": True,
+        "report_only": True,
+        "allowed_origins": ["http://localhost:8000", "http://127.0.0.1:8000"],
+        "allowed_origin_regexes": [],
+        "allowed_methods": ["GET", "PUT", "PATCH"],
+        "allowed_headers": ["Content-Type", "X-Requested-With"],
+        "expose_headers": ["X-Total-Count"],
+        "allow_credentials": False,
+        "max_age": 600,
+        "allow_private_network": False,
+    },
 ]
 
 
