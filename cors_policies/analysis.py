@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .engine import (
@@ -354,7 +354,12 @@ def _sample_headers(headers: Sequence[str]) -> list[str]:
 
 
 def preview(spec: PolicySpec) -> Preview:
-    """The headers ``spec`` sends, computed by the engine for requests from its first listed origin."""
+    """The headers ``spec`` sends, computed by the engine for requests from its first listed origin.
+
+    A report-only spec is previewed as it would answer once enforced (as such it never answers).
+    """
+    if spec.report_only:
+        spec = replace(spec, report_only=False)
     policy_set = PolicySet.build([spec])
     if policy_set.errors:
         return Preview(None, None, errors=policy_set.errors)

@@ -158,6 +158,52 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="cors_policies.E011",
             )
         )
+    messages.extend(check_observe_settings(value))
+    return messages
+
+
+def check_observe_settings(value: dict[str, Any]) -> list[CheckMessage]:
+    """E012/E013: the observed-origins settings (a wrong one would be logged and replaced by its default)."""
+    messages: list[CheckMessage] = []
+    mode = value.get("OBSERVE_FLUSH", DEFAULTS["OBSERVE_FLUSH"])
+    if mode not in ("thread", "request", "manual"):
+        messages.append(
+            Error(
+                f"CORS_POLICIES['OBSERVE_FLUSH'] is {mode!r}; it must be 'thread', 'request' or 'manual'.",
+                hint="Use 'thread' (the default), or 'request' where the server runs no threads (uWSGI without "
+                "--enable-threads).",
+                id="cors_policies.E012",
+            )
+        )
+    for key in ("OBSERVE_FLUSH_INTERVAL", "OBSERVE_RETENTION_DAYS"):
+        number = value.get(key, DEFAULTS[key])
+        if not is_seconds(number) or number < 0:
+            messages.append(
+                Error(
+                    f"CORS_POLICIES[{key!r}] is {number!r}; it must be a number, 0 or more.",
+                    hint=f"The default is {DEFAULTS[key]!r}.",
+                    id="cors_policies.E013",
+                )
+            )
+    rate = value.get("OBSERVE_SAMPLE_RATE", DEFAULTS["OBSERVE_SAMPLE_RATE"])
+    if not is_seconds(rate) or not 0 <= rate <= 1:
+        messages.append(
+            Error(
+                f"CORS_POLICIES['OBSERVE_SAMPLE_RATE'] is {rate!r}; it must be a fraction from 0 to 1.",
+                hint="1.0 (the default) records every request; 0.1 records one in ten.",
+                id="cors_policies.E013",
+            )
+        )
+    for key in ("OBSERVE_MAX_KEYS", "OBSERVE_MAX_ROWS"):
+        count = value.get(key, DEFAULTS[key])
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            messages.append(
+                Error(
+                    f"CORS_POLICIES[{key!r}] is {count!r}; it must be a whole number, 0 or more.",
+                    hint=f"The default is {DEFAULTS[key]!r}.",
+                    id="cors_policies.E013",
+                )
+            )
     return messages
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from functools import cache
+from typing import Any
 
 import pytest
 
@@ -549,3 +550,19 @@ def test_warnings_as_dicts() -> None:
     [warning] = policy_warnings(PolicySpec(id=1, name="p", path_pattern="/x", allowed_origins=["null"]))
     assert warning == PolicyWarning(*NULL_ORIGIN)
     assert warning.as_dict() == {"code": NULL_ORIGIN[0], "message": NULL_ORIGIN[1]}
+
+
+def test_preview_of_a_report_only_policy_is_what_it_would_answer_once_enforced() -> None:
+    fields: dict[str, Any] = {
+        "id": 1,
+        "name": "tight",
+        "path_pattern": "/api/**",
+        "allowed_origins": ["https://a.test"],
+    }
+    enforced = preview(PolicySpec(**fields))
+    reported = preview(PolicySpec(**fields, report_only=True))
+    assert (reported.origin, reported.path) == (enforced.origin, enforced.path) == ("https://a.test", "/api/example")
+    assert [(s.title, s.request_lines, s.decision.allowed, s.decision.headers) for s in reported.samples] == [
+        (s.title, s.request_lines, True, s.decision.headers) for s in enforced.samples
+    ]
+    assert len(reported.samples) == 2

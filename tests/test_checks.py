@@ -65,6 +65,15 @@ def test_middleware_below_harmless_middleware_passes(settings: Any) -> None:
         ({"VERSION_TIMEOUT": None}, ["cors_policies.E011"]),
         ({"VERSION_TIMEOUT": "60"}, ["cors_policies.E011"]),
         ({"VERSION_TIMEOUT": 0.5}, []),
+        ({"OBSERVE_FLUSH": "cron"}, ["cors_policies.E012"]),
+        ({"OBSERVE_FLUSH": "request", "OBSERVE_FLUSH_INTERVAL": 0, "OBSERVE_SAMPLE_RATE": 0}, []),
+        ({"OBSERVE_FLUSH_INTERVAL": -1}, ["cors_policies.E013"]),
+        ({"OBSERVE_RETENTION_DAYS": "30"}, ["cors_policies.E013"]),
+        ({"OBSERVE_SAMPLE_RATE": 1.5}, ["cors_policies.E013"]),
+        ({"OBSERVE_SAMPLE_RATE": float("nan")}, ["cors_policies.E013"]),
+        ({"OBSERVE_MAX_KEYS": 2.5}, ["cors_policies.E013"]),
+        ({"OBSERVE_MAX_ROWS": True}, ["cors_policies.E013"]),
+        ({"OBSERVE_MAX_KEYS": 0, "OBSERVE_MAX_ROWS": 10}, []),
         (
             {"CACHE_KEY_PREFIX": "", "VERSION_TIMEOUT": -1, "NOPE": 1},
             [
@@ -78,6 +87,20 @@ def test_middleware_below_harmless_middleware_passes(settings: Any) -> None:
 def test_settings_checks(settings: Any, value: Any, expected: list[str]) -> None:
     settings.CORS_POLICIES = value
     assert ids(check_settings()) == expected
+
+
+def test_observe_setting_messages_say_what_to_write(settings: Any) -> None:
+    settings.CORS_POLICIES = {"OBSERVE_FLUSH": "cron", "OBSERVE_SAMPLE_RATE": 2}
+    flush, rate = check_settings()
+    assert (flush.id, flush.msg) == (
+        "cors_policies.E012",
+        "CORS_POLICIES['OBSERVE_FLUSH'] is 'cron'; it must be 'thread', 'request' or 'manual'.",
+    )
+    assert (rate.id, rate.msg, rate.hint) == (
+        "cors_policies.E013",
+        "CORS_POLICIES['OBSERVE_SAMPLE_RATE'] is 2; it must be a fraction from 0 to 1.",
+        "1.0 (the default) records every request; 0.1 records one in ten.",
+    )
 
 
 def test_unknown_setting_name_raises_a_clear_error() -> None:
