@@ -304,3 +304,32 @@ class TestAsync:
         response = async_to_sync(AsyncClient().get)("/t/echo", headers={"Origin": APP})
         assert response["Access-Control-Allow-Origin"] == APP
         assert loaded_in_loop == [False]
+
+
+@pytest.mark.parametrize(
+    ("origin", "meta", "expected"),
+    [
+        ("http://testserver", {"HTTP_HOST": "testserver"}, True),
+        ("http://testserver", {"HTTP_HOST": "testserver:80"}, True),
+        ("https://testserver", {"HTTP_HOST": "testserver:443", "wsgi.url_scheme": "https"}, True),
+        ("http://localhost:8000", {"HTTP_HOST": "localhost:8000"}, True),
+        ("http://[::1]:8000", {"HTTP_HOST": "[::1]:8000"}, True),
+        ("http://localhost", {"SERVER_NAME": "localhost", "SERVER_PORT": "80"}, True),
+        ("https://testserver", {"HTTP_HOST": "testserver"}, False),  # another scheme
+        ("http://testserver:8000", {"HTTP_HOST": "testserver"}, False),  # another port
+        ("http://test", {"HTTP_HOST": "testserver"}, False),  # a prefix of the host is not the host
+        ("http://testserver.evil.example", {"HTTP_HOST": "testserver"}, False),
+        ("https://app.example.com", {"HTTP_HOST": "testserver"}, False),
+        ("null", {"HTTP_HOST": "testserver"}, False),
+        ("http://evil.invalid", {"HTTP_HOST": "evil.invalid"}, False),  # a Host Django refuses
+    ],
+)
+def test_is_same_origin(origin: str, meta: dict[str, str], expected: bool) -> None:
+    from django.test import RequestFactory
+
+    from cors_policies.middleware import is_same_origin
+
+    request = RequestFactory().get("/")
+    request.META.pop("HTTP_HOST", None)
+    request.META.update(meta)
+    assert is_same_origin(request, origin) is expected
