@@ -658,3 +658,16 @@ def test_any_regex_that_compiles_is_judged_without_raising(pattern: str) -> None
     assert verdict is None or isinstance(verdict, str)
     if verdict is None:  # fewer characters to match can only take ambiguity away
         assert find_backtracking(pattern, ORIGIN_ALPHABET) is None
+
+
+def test_at_most_ten_origin_regexes_per_policy() -> None:
+    """Every request runs each regex of its policy: the cap bounds the worst case (bench/worst_case.py)."""
+    validate_origin_regexes([rf"^https://a{n}\.example\.com$" for n in range(10)])
+    with pytest.raises(ValidationError) as caught:
+        validate_origin_regexes([rf"^https://a{n}\.example\.com$" for n in range(11)])
+    assert caught.value.messages == [
+        "11 regular expressions; a policy may have at most 10, because every request runs each one. List exact "
+        "origins or subdomain wildcards (https://*.example.com) in allowed origins instead, or join regexes that "
+        r"differ in one part into one, such as ^https://(app|admin)\.example\.com$."
+    ]
+    assert caught.value.error_list[0].code == "regex_count"
