@@ -191,7 +191,7 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         "test_link",
     )
     list_display_links = ("name",)
-    list_filter = ("enabled", "allow_credentials", "allow_private_network")
+    list_filter = ("enabled", "report_only", "allow_credentials", "allow_private_network")
     search_fields = ("name", "path_pattern", "allowed_origins", "allowed_origin_regexes")
     search_help_text = "Searches names, path patterns, origins and origin regexes (every word must match)."
     actions = ("enable_policies", "disable_policies", "duplicate_policies")

@@ -225,9 +225,11 @@ def test_search_covers_name_path_and_origins(
     ("params", "expected"),
     [
         ({"enabled__exact": "0"}, ["off"]),
-        ({"enabled__exact": "1"}, ["creds", "pna"]),
+        ({"enabled__exact": "1"}, ["creds", "pna", "watch"]),
         ({"allow_credentials__exact": "1"}, ["creds"]),
         ({"allow_private_network__exact": "1"}, ["pna"]),
+        ({"report_only__exact": "1"}, ["watch"]),
+        ({"report_only__exact": "0"}, ["creds", "off", "pna"]),
     ],
 )
 def test_filters(
@@ -236,6 +238,7 @@ def test_filters(
     make_policy(name="off", path_pattern="/off", enabled=False)
     make_policy(name="creds", path_pattern="/creds", allow_credentials=True)
     make_policy(name="pna", path_pattern="/pna", allow_private_network=True)
+    make_policy(name="watch", path_pattern="/watch", report_only=True)
     html = admin_client.get(LIST_URL, params).content.decode()
     assert sorted(row_names(html)) == expected
 
