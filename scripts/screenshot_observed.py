@@ -6,7 +6,7 @@ Builds a throwaway SQLite database with the demo data (``demo_setup``) plus a re
 server on a free port of 127.0.0.1, sends it a little cross-origin traffic (allowed, refused for the
 origin and for a method, and some that the tightened policy would refuse), waits for the recorder's
 background thread to write it (OBSERVE_FLUSH_INTERVAL, 5 s by default), then logs in as the demo admin with
-Debian's Chromium (Playwright; never ``playwright install``) and saves the Observed origins list.
+Debian's Chromium (driven by Playwright, which never downloads a browser here) and saves the Observed origins list.
 Nothing outside the temporary directory and the output directory is touched.
 """
 

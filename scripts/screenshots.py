@@ -4,8 +4,8 @@
 Builds a throwaway SQLite database with the demo data (``demo_setup``) plus one illustrative policy,
 ``api-default`` (``/api/**`` for ``https://*.example.com``), which two demo policies shadow on some paths, so
 the change form shows its warnings. Starts the development server on a free port of 127.0.0.1, logs in
-as the demo admin with Debian's Chromium (``/usr/bin/chromium``, driven by Playwright; never
-``playwright install``) and saves:
+as the demo admin with Debian's Chromium (``/usr/bin/chromium``, driven by Playwright, which
+never downloads a browser here) and saves:
 
 - ``changelist.png``: the policy list in precedence order;
 - ``change-form.png``: ``api-default``'s change form, with the shadowing warnings and the header preview;

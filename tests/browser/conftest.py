@@ -1,6 +1,6 @@
 """Real-browser tests: Debian's Chromium, driven by Playwright's sync API, against pytest-django's live server.
 
-Chromium is never downloaded (no ``playwright install``): the tests use ``/usr/bin/chromium``. Where it or the
+Chromium is never downloaded by Playwright: the tests use ``/usr/bin/chromium``. Where it or the
 playwright package is missing they skip and say why, except with ``CORS_POLICIES_REQUIRE_BROWSER=1`` (CI),
 where a missing browser is a failure.
 
@@ -42,7 +42,10 @@ def unavailable_reason() -> str | None:
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         return f"Chromium is not installed at {CHROMIUM} (on Debian: apt-get install chromium)"
     if importlib.util.find_spec("playwright") is None:
-        return "the playwright Python package is not installed (pip install playwright; never `playwright install`)"
+        return (
+            "the playwright Python package is not installed (pip install playwright; Chromium itself comes from "
+            "Debian: apt-get install -y chromium)"
+        )
     return None
 
 

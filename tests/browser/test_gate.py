@@ -18,7 +18,8 @@ def test_reason_when_playwright_is_missing(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(conftest, "CHROMIUM", "/bin/sh")  # any executable
     monkeypatch.setattr(conftest.importlib.util, "find_spec", lambda name: None)
     assert conftest.unavailable_reason() == (
-        "the playwright Python package is not installed (pip install playwright; never `playwright install`)"
+        "the playwright Python package is not installed (pip install playwright; Chromium itself comes from "
+        "Debian: apt-get install -y chromium)"
     )
 
 
