@@ -13,7 +13,10 @@ never downloads a browser here) and saves:
 - ``tester-refused.png``: the request tester, a refused preflight with its reasons;
 - ``playground.png``: the CORS playground on ``127.0.0.1:PORT`` calling ``localhost:PORT``, an allowed
   preflighted ``PUT``;
-- ``playground-refused.png``: the playground, ``Authorization`` refused under ``allowed_headers: ["*"]``.
+- ``playground-refused.png``: the playground, ``Authorization`` refused under ``allowed_headers: ["*"]``;
+- ``observed.png``: Observed origins, after a little cross-origin traffic (allowed, refused for the origin and
+  for a method, and some that the report-only ``public-api-tightened`` would refuse) has been written by the
+  recorder's background thread (OBSERVE_FLUSH_INTERVAL, 5 s by default).
 
 Nothing outside the temporary directory and the output directory is touched.
 """
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -49,6 +53,7 @@ LAUNCH_ARGS = [
 OUTPUT = ROOT / "docs" / "screenshots"
 LIST_PATH = "/admin/cors_policies/corspolicy/"
 TESTER_PATH = LIST_PATH + "test/"
+OBSERVED_PATH = "/admin/cors_policies/observedorigin/"
 
 EXTRA_POLICY = """
 from cors_policies.models import CorsPolicy
@@ -62,6 +67,29 @@ CorsPolicy.objects.get_or_create(name="api-default", defaults=dict(
     max_age=600,
 ))
 """
+
+#: (method, path, origin, extra headers, times): the traffic Observed origins shows.
+TRAFFIC: list[tuple[str, str, str, dict[str, str], int]] = [
+    ("GET", "/api/public/items/", "http://localhost:8000", {}, 6),
+    ("GET", "/api/public/items/", "http://localhost:3000", {}, 9),
+    ("OPTIONS", "/api/public/items/1/", "https://shop.example.net", {"Access-Control-Request-Method": "PUT"}, 2),
+    ("OPTIONS", "/api/public/items/1/", "http://localhost:8000", {"Access-Control-Request-Method": "DELETE"}, 1),
+    ("GET", "/api/profile/", "http://localhost:3000", {}, 12),
+    ("GET", "/api/profile/", "http://localhost:5173", {}, 4),
+    ("GET", "/api/profile/", "https://staging.example.com", {}, 2),
+    ("OPTIONS", "/api/profile/", "http://localhost:3000", {"Access-Control-Request-Method": "PATCH"}, 1),
+]
+
+
+def send_traffic(base: str) -> None:
+    for method, path, origin, headers, times in TRAFFIC:
+        request = urllib.request.Request(base + path, method=method, headers={"Origin": origin, **headers})  # noqa: S310
+        for _ in range(times):
+            try:
+                with urllib.request.urlopen(request, timeout=5):  # noqa: S310  (our own http://127.0.0.1)
+                    pass
+            except urllib.error.HTTPError:
+                pass  # a 401 from the profile is traffic too
 
 
 def free_port(preferred: int = 8000) -> int:
@@ -149,6 +177,8 @@ def take_screenshots(base: str, output: Path) -> list[Path]:
 
         shoot_playground("playground.png", "PUT with a JSON body (preflighted)")
         shoot_playground("playground-refused.png", "Authorization under allowed headers *")
+        page.set_viewport_size({"width": 1440, "height": 760})
+        shoot("observed.png", base + OBSERVED_PATH)
         browser.close()
     return saved
 
@@ -185,6 +215,8 @@ def main(argv: list[str]) -> None:
         )
         base = f"http://127.0.0.1:{port}"
         wait_until_up(base + "/health", server)
+        send_traffic(base)
+        time.sleep(7)  # the recorder's thread writes every OBSERVE_FLUSH_INTERVAL (5 s)
         for path in take_screenshots(base, output):
             print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     finally:
