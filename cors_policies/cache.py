@@ -71,19 +71,21 @@ def read_db_version(using: str | None = None) -> int:
 
 
 def publish_version(using: str | None = None) -> None:
-    """After a commit: put the new number in the shared cache and make this process look now."""
-    snapshot.expire()
+    """After a commit: put the new number in the shared cache and make this process look now.
+
+    The cache first: a request of this process that checks after expire() must find the new number there.
+    """
     cache = shared_cache()
-    if cache is None:
-        return
-    try:
-        cache.set(version_key(), read_db_version(using), timeout=conf.VERSION_TIMEOUT)
-    except Exception:
-        # Other processes fall back to the database's version when the cache does not answer, and the
-        # cached number expires within VERSION_TIMEOUT: nothing is lost, only slower.
-        logger.warning("cors_policies: could not publish the policy version to the cache", exc_info=True)
-        with contextlib.suppress(Exception):  # the cache is down: the warning above says so
-            cache.delete(version_key())
+    if cache is not None:
+        try:
+            cache.set(version_key(), read_db_version(using), timeout=conf.VERSION_TIMEOUT)
+        except Exception:
+            # Other processes fall back to the database's version when the cache does not answer, and the
+            # cached number expires within VERSION_TIMEOUT: nothing is lost, only slower.
+            logger.warning("cors_policies: could not publish the policy version to the cache", exc_info=True)
+            with contextlib.suppress(Exception):  # the cache is down: the warning above says so
+                cache.delete(version_key())
+    snapshot.expire()
 
 
 def read_shared_version() -> int:
@@ -126,9 +128,11 @@ class Snapshot:
         """Forget everything (tests, settings changes): the next request loads afresh."""
         self.current: PolicySet | None = None
         self._next_check = -math.inf
+        self._expirations = 0
 
     def expire(self) -> None:
         """Check the shared version on the next request instead of waiting for the interval."""
+        self._expirations += 1  # a refresh already under way must not push the next check back
         self._next_check = -math.inf
 
     def needs_refresh(self) -> bool:
@@ -154,6 +158,7 @@ class Snapshot:
 
     def _refresh(self) -> None:
         interval = float(conf.REFRESH_INTERVAL)
+        expirations = self._expirations
         try:
             version = read_shared_version()
             current = self.current
@@ -162,7 +167,10 @@ class Snapshot:
         except Exception:
             state = "keeping the last snapshot" if self.current is not None else "serving without CORS headers"
             logger.exception("cors_policies: could not load CORS policies (%s); retrying in %ss", state, interval)
-        self._next_check = time.monotonic() + interval
+        if self._expirations == expirations:
+            self._next_check = time.monotonic() + interval
+        # else a change was published while this refresh read the version, which may be the old one: the
+        # next request checks again rather than serving the old set for an interval.
 
 
 snapshot = Snapshot()

@@ -264,6 +264,45 @@ class TestSharedCache:
             policy.save()
         assert "could not publish the policy version" in caplog.text
 
+    def test_the_cache_holds_the_new_version_before_this_process_is_told_to_look(
+        self, file_cache: None, policy: CorsPolicy, committed: Callable[[], Any]
+    ) -> None:
+        """Else a request of the writing process, checking in between, would read the old number and keep
+        the old policies for an interval."""
+        from django.core.cache import cache
+
+        cached_when_expired: list[Any] = []
+        with (
+            mock.patch.object(
+                snapshot, "expire", side_effect=lambda: cached_when_expired.append(cache.get(version_key()))
+            ),
+            committed(),
+        ):
+            policy.save()
+        assert cached_when_expired == [read_db_version()]
+
+    def test_a_change_published_during_a_refresh_is_checked_again_on_the_next_request(
+        self, file_cache: None, client: Client, policy: CorsPolicy, clock: FakeClock
+    ) -> None:
+        """A refresh that read the old version while another thread published a change must not push the
+        next check back by an interval (seen in Chromium: a favicon request racing the test's write)."""
+        assert allow_origin(client) == APP
+        from django.core.cache import cache
+
+        CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])  # bumps the version
+        cache.set(version_key(), read_db_version())  # what the commit hook publishes
+        old = read_db_version() - 1
+        clock.advance(1.1)
+
+        def old_version_then_a_publish() -> int:
+            snapshot.expire()  # what the writing thread's on-commit hook does meanwhile
+            return old
+
+        with mock.patch.object(cache_module, "read_shared_version", side_effect=old_version_then_a_publish):
+            snapshot.get()  # this refresh saw the old number and keeps the old set ...
+        assert snapshot.needs_refresh()  # ... but does not wait an interval to look again
+        assert allow_origin(client, OTHER) == OTHER  # the very next request serves the change
+
 
 def test_load_policy_set_reads_enabled_policies_in_one_query(db: None, django_assert_num_queries: Any) -> None:
     CorsPolicyFactory.create_batch(3)
