@@ -145,9 +145,12 @@ class Snapshot:
         return self.current
 
     def refresh(self) -> None:
-        # The first load blocks concurrent requests so none is served without CORS while it runs;
-        # later refreshes are done by one thread while the others keep serving the current set.
-        if not self._lock.acquire(blocking=self.current is None):
+        # The first load blocks concurrent requests so none is served without CORS while it runs, and so
+        # does a refresh after expire() (a change committed here: the next request must serve it, even if
+        # another thread's refresh, which may have read the old version, is under way). Other refreshes are
+        # done by one thread while the others keep serving the current set.
+        wait = self.current is None or self._next_check == -math.inf
+        if not self._lock.acquire(blocking=wait):
             return
         try:
             if time.monotonic() < self._next_check:

@@ -4,6 +4,7 @@ and outages that keep the last answer instead of turning into 500s."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from django.test import Client
 
 from cors_policies import cache as cache_module
 from cors_policies.cache import load_policy_set, read_db_version, read_shared_version, snapshot, version_key
+from cors_policies.engine import PolicySet
 from cors_policies.models import CorsPolicy, PolicySetVersion
 from tests.conftest import FakeClock
 from tests.factories import CorsPolicyFactory
@@ -302,6 +304,36 @@ class TestSharedCache:
             snapshot.get()  # this refresh saw the old number and keeps the old set ...
         assert snapshot.needs_refresh()  # ... but does not wait an interval to look again
         assert allow_origin(client, OTHER) == OTHER  # the very next request serves the change
+
+    def test_after_a_change_a_request_waits_for_a_refresh_under_way_instead_of_serving_the_old_set(
+        self, policy: CorsPolicy, clock: FakeClock
+    ) -> None:
+        """The refresh under way may have read the old version; the writing process serves the change on its
+        next request all the same (without a change, requests never wait for another thread's refresh)."""
+        old = snapshot.get()
+        assert old is not None
+        new = PolicySet.build([], version=old.version + 1)
+        served: list[PolicySet | None] = []
+        with (
+            mock.patch.object(cache_module, "read_shared_version", return_value=old.version + 1),
+            mock.patch.object(cache_module, "load_policy_set", return_value=new),
+        ):
+            clock.advance(1.1)
+            snapshot._lock.acquire()  # another thread's refresh is under way
+            try:
+                waiting = threading.Thread(target=lambda: served.append(snapshot.get()))
+                waiting.start()
+                waiting.join(5)
+                assert served == [old]  # an interval check does not wait: it serves the current set
+                snapshot.expire()  # a change committed in this process
+                waiting = threading.Thread(target=lambda: served.append(snapshot.get()))
+                waiting.start()
+                waiting.join(0.2)
+                assert waiting.is_alive()  # it waits rather than serve the old set
+            finally:
+                snapshot._lock.release()
+            waiting.join(5)
+        assert served == [old, new]
 
 
 def test_load_policy_set_reads_enabled_policies_in_one_query(db: None, django_assert_num_queries: Any) -> None:
