@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import capfirst, format_lazy
 
 from . import analysis, validators
-from .models import CorsPolicy
+from .models import POLICY_FIELDS, CorsPolicy
 
 __all__ = ["AUTHORIZATION_NOTE", "COMMON_METHODS", "CorsPolicyForm", "ListField", "RequestTestForm", "split_items"]
 
@@ -110,21 +110,7 @@ class CorsPolicyForm(forms.ModelForm):
 
     class Meta:
         model = CorsPolicy
-        fields = (
-            "name",
-            "description",
-            "path_pattern",
-            "priority",
-            "enabled",
-            "allowed_origins",
-            "allowed_origin_regexes",
-            "allowed_methods",
-            "allowed_headers",
-            "expose_headers",
-            "allow_credentials",
-            "max_age",
-            "allow_private_network",
-        )
+        fields = POLICY_FIELDS
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
             "path_pattern": forms.TextInput(attrs={"class": "vTextField", "spellcheck": "false"}),

@@ -16,6 +16,25 @@ from django.utils.translation import gettext_lazy as _
 from . import validators
 from .engine import MAX_ORIGIN_LENGTH, PolicySpec
 
+#: The public policy fields an operator writes, in the admin's and the API's order (also the export
+#: format's fields); the admin form, the REST API and ``sync`` all use this one list.
+POLICY_FIELDS: tuple[str, ...] = (
+    "name",
+    "description",
+    "path_pattern",
+    "priority",
+    "enabled",
+    "report_only",
+    "allowed_origins",
+    "allowed_origin_regexes",
+    "allowed_methods",
+    "allowed_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "allow_private_network",
+)
+
 #: The fields the engine needs, in PolicySpec's order (the snapshot loader reads exactly these).
 SPEC_FIELDS = (
     "id",

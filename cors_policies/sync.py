@@ -23,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 
 from . import history
 from .cache import bump_version
-from .models import CorsPolicy
+from .models import POLICY_FIELDS, CorsPolicy
 
 DOCUMENT_KEYS = ("policies",)
 NOT_AN_OBJECT = 'Send a JSON object with a "policies" list, such as the export returns: {"policies": [...]}.'
@@ -57,16 +57,9 @@ class Result:
     changes: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
 
 
-def policy_fields() -> tuple[str, ...]:
-    from .api.serializers import POLICY_FIELDS
-
-    return POLICY_FIELDS
-
-
 def export_document() -> dict[str, Any]:
     """Every policy, enabled or not, by name: the fields a client writes, without ids and timestamps."""
-    fields = policy_fields()
-    return {"policies": [dict(row) for row in CorsPolicy.objects.order_by("name").values(*fields)]}
+    return {"policies": [dict(row) for row in CorsPolicy.objects.order_by("name").values(*POLICY_FIELDS)]}
 
 
 def validate_document(document: Any) -> list[dict[str, Any]]:
@@ -86,7 +79,7 @@ def validate_document(document: Any) -> list[dict[str, Any]]:
     if errors:
         raise DocumentError(errors)
 
-    fields = policy_fields()
+    fields = POLICY_FIELDS
     item_errors: dict[str, Any] = {}
     targets: list[dict[str, Any]] = []
     first_index: dict[str, int] = {}

@@ -18,25 +18,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from .. import analysis
-from ..models import CorsPolicy
+from ..models import POLICY_FIELDS, CorsPolicy
 
-#: The policy fields a client writes, in the model's order (also the export format's fields).
-POLICY_FIELDS: tuple[str, ...] = (
-    "name",
-    "description",
-    "path_pattern",
-    "priority",
-    "enabled",
-    "report_only",
-    "allowed_origins",
-    "allowed_origin_regexes",
-    "allowed_methods",
-    "allowed_headers",
-    "expose_headers",
-    "allow_credentials",
-    "max_age",
-    "allow_private_network",
-)
 #: Set by the server; accepted in a request body (so a GET's body can be PUT back) and ignored.
 READ_ONLY_FIELDS: tuple[str, ...] = ("id", "created_at", "updated_at")
 
