@@ -174,26 +174,43 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+#: Most pattern text in one RE2 set. Past about a million parsed nodes RE2's simplifier gives up and logs
+#: a line per node to stderr; sets are split below that, so ten thousand 500-character patterns make a
+#: few dozen sets (a few dozen passes over the text), never a flood of log lines.
+SET_CHUNK_CHARS: Final = 100_000
+
+
 class RegexSet:
     """Regexes matched together in one pass: :meth:`matching` says which of them match ``text``.
 
     ``full=True`` matches the whole text (origins, globs); ``full=False`` from the start of the text, like
-    ``re.match`` (``^`` path patterns). A member that always matches is added first: if RE2's automaton ever
-    runs out of memory it returns nothing, and the missing member says so; then each regex is asked on its
-    own, which RE2 answers without that limit (still in linear time).
+    ``re.match`` (``^`` path patterns). Each RE2 set gets a member that always matches, first: if RE2's
+    automaton ever runs out of memory it returns nothing, and the missing member says so; then each regex
+    is asked on its own, which RE2 answers without that limit (still in linear time).
     """
 
-    __slots__ = ("_full", "_set", "_singles", "patterns")
+    __slots__ = ("_chunks", "_full", "_singles", "patterns")
 
     def __init__(self, patterns: Sequence[str], *, full: bool) -> None:
         self.patterns = tuple(patterns)
         self._full = full
         self._singles: tuple[Any, ...] | None = None
-        options = _SET_OPTIONS if len(self.patterns) > 1 else _OPTIONS
-        members = re2.Set.FullMatchSet(options) if full else re2.Set.MatchSet(options)
-        members.Add("(?s).*" if full else "")
-        for pattern in self.patterns:
+        self._chunks: list[tuple[int, int, Any]] = []  # (first index, end index, RE2 set or None)
+        start = size = 0
+        for index, pattern in enumerate(self.patterns):
             check_pattern(pattern)
+            if index > start and size + len(pattern) > SET_CHUNK_CHARS:
+                self._chunks.append((start, index, self._compile(self.patterns[start:index])))
+                start, size = index, 0
+            size += len(pattern)
+        if start < len(self.patterns) or not self.patterns:
+            self._chunks.append((start, len(self.patterns), self._compile(self.patterns[start:])))
+
+    def _compile(self, patterns: Sequence[str]) -> Any:
+        options = _SET_OPTIONS if len(patterns) > 1 else _OPTIONS
+        members = re2.Set.FullMatchSet(options) if self._full else re2.Set.MatchSet(options)
+        members.Add("(?s).*" if self._full else "")
+        for pattern in patterns:
             try:
                 members.Add(pattern)
             except re2.error:
@@ -202,29 +219,37 @@ class RegexSet:
         try:
             members.Compile()
         except re2.error:
-            members = None  # too large for one automaton: ask each regex on its own
-        self._set = members
+            return None  # too large for one automaton: ask each regex on its own
+        return members
+
+    def _chunk(self, data: bytes, start: int, end: int, members: Any) -> list[int]:
+        found = members.Match(data) if members is not None else None
+        if found and 0 in found:
+            return sorted(start + index - 1 for index in found if index)
+        return [i for i in self._one_by_one(data) if start <= i < end]
 
     def matching(self, text: str) -> list[int]:
         """Indices of the patterns that match ``text``, in ascending order."""
         data = _encode(text)
-        found = self._set.Match(data) if self._set is not None else None
-        if found and 0 in found:
-            return sorted(index - 1 for index in found if index)
-        return self._one_by_one(data)
+        return [index for start, end, members in self._chunks for index in self._chunk(data, start, end, members)]
 
     def first(self, text: str) -> int | None:
         """The lowest index of a pattern that matches ``text``, or None."""
         data = _encode(text)
-        found = self._set.Match(data) if self._set is not None else None
-        if found and 0 in found:
-            best = 0
-            for index in found:
-                if index and (not best or index < best):
-                    best = index
-            return best - 1 if best else None
-        matching = self._one_by_one(data)
-        return matching[0] if matching else None
+        for start, end, members in self._chunks:
+            found = members.Match(data) if members is not None else None
+            if found and 0 in found:
+                best = 0
+                for index in found:
+                    if index and (not best or index < best):
+                        best = index
+                if best:
+                    return start + best - 1
+                continue
+            matching = self._chunk(data, start, end, None)
+            if matching:
+                return matching[0]
+        return None
 
     def _one_by_one(self, data: bytes) -> list[int]:
         if self._singles is None:
