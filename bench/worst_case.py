@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], object] = print) ->
         assert not policy_set.errors, policy_set.errors[:3]
         spent, request = search(policy_set, family, args.rounds, rng, args.budget)
         overall = max(overall, spent)
-        shown = f"{request.method} {request.path[:12]!r}… ({len(request.path)} chars), Origin {len(request.origin)} chars"
+        shown = f"{request.method} {request.path[:12]!r}… ({len(request.path)} chars), Origin {len(request.origin)}"
         out(f"| {family.name} | {built:.1f} | {shown} | {spent:,.0f} |")
     out(f"\nWorst request found: {overall:,.0f} µs of CPU in the engine.")
 
