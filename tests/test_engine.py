@@ -1403,3 +1403,33 @@ def test_text_that_is_not_utf8_never_raises(path: str) -> None:
     assert one(allowed_origin_regexes=[r"^https://a\.com$", ".*"]).evaluate(
         origin="https://\ud800", method="GET", path="/"
     )
+
+
+def test_regex_sets_split_in_chunks_keep_the_lowest_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cors_policies import regex
+
+    monkeypatch.setattr(regex, "SET_CHUNK_CHARS", 6)
+    members = regex.RegexSet([r"^/a/b", r"^/a", r"^/c", r"^/a/b/c", "^/"], full=False)
+    assert len(members._chunks) > 2
+    assert (members.first("/a/b/c"), members.matching("/a/b/c")) == (0, [0, 1, 3, 4])
+    assert (members.first("/c"), members.first("/zz"), members.first("nothing")) == (2, 4, None)
+
+
+@pytest.mark.parametrize("failure", ["compile", "match"])
+def test_when_re2s_automaton_gives_up_each_regex_is_asked_on_its_own(
+    monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """A set too large to compile, or whose automaton ran out of memory (RE2 then returns nothing: the
+    always-matching first member is missing), still answers, one regex at a time."""
+    import re2
+
+    from cors_policies import regex
+
+    if failure == "compile":
+        monkeypatch.setattr(re2.Set, "Compile", lambda self: (_ for _ in ()).throw(re2.error("too large")))
+    else:
+        monkeypatch.setattr(re2.Set, "Match", lambda self, text: None)
+    paths = regex.RegexSet([r"^/a/b", r"^/a", r"^/c"], full=False)
+    origins = regex.RegexSet([r"https://a\.test", r"https://.*"], full=True)
+    assert (paths.first("/a/b/c"), paths.matching("/a/b"), paths.first("/x")) == (0, [0, 1], None)
+    assert (origins.first("https://b.test"), origins.matching("https://a.test")) == (1, [0, 1])
