@@ -38,11 +38,10 @@ from .engine import (
     PolicySet,
     PolicySpec,
     beats,
-    compile_user_regex,
     parse_origin_entry,
     parse_request_origin,
 )
-from .validators import parse_regex
+from .regex import RegexError, compile_regex
 
 __all__ = [
     "ANY_ORIGIN_SAMPLE",
@@ -195,7 +194,7 @@ def sample_paths(pattern: str) -> list[str]:
     """A few concrete paths ``pattern`` matches (may be empty for a regex we cannot sample)."""
     try:
         compiled = CompiledPolicy(PolicySpec(id=0, name="", path_pattern=pattern))
-    except (PatternError, re.error):
+    except (PatternError, ValueError):
         return []
     kind = compiled.pattern.kind
     if kind == KIND_LITERAL:
@@ -298,7 +297,7 @@ def find_shadows(target: PolicySpec, others: Iterable[PolicySpec]) -> list[Shado
     """
     try:
         compiled = CompiledPolicy(target)
-    except (PatternError, OriginError, re.error, TypeError, ValueError):
+    except (PatternError, OriginError, TypeError, ValueError):
         return []
     rivals = PolicySet.build(spec for spec in others if spec.id != target.id).policies
     found = []
@@ -437,41 +436,159 @@ def _is_loopback(host: str) -> bool:
     return _LOOPBACK_HOST.fullmatch(host) is not None
 
 
-def _parse(regex: str) -> tuple[Any, re.Pattern[str]] | None:
-    """The parsed tree and the compiled regex, or None when it does not compile (the validators say so)."""
+def _compile(regex: str) -> Any:
+    """The RE2 regex, or None when it does not compile (the validators say so)."""
     try:
-        return parse_regex(regex), compile_user_regex(regex)
-    except (re.error, TypeError, RecursionError):
+        return compile_regex(regex)
+    except RegexError:
         return None
 
 
-_CATEGORY_SAMPLES = {"CATEGORY_DIGIT": "0123456789", "CATEGORY_WORD": "abcdefghijklmnopqrstuvwxyz0123456789"}
+def _fullmatch(compiled: Any, text: str) -> bool:
+    return compiled.fullmatch(text) is not None
 
 
-def _class_char(items: Any) -> str | None:
-    """A character of an IN set that fits in a host, preferring a letter, or None."""
-    for preferred in "abcdefghijklmnopqrstuvwxyz0123456789-":
-        for op, av in items:
-            name = op.name
-            if name == "NEGATE":
-                return None  # a negated set: probes do not guess what it lets through
-            if name == "LITERAL" and chr(av) == preferred:
+# A regex read just far enough to write one text it matches: a node is ("lit", char), ("class", char),
+# ("dot",), ("empty",), ("group", alternatives) or ("repeat", node, low, high). Anything else (negated
+# classes, Unicode classes, unusual groups) gives up: the probes then say nothing rather than guess.
+_Node = tuple[Any, ...]
+_HOST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
+_ESCAPE_CLASSES = {"d": "0123456789", "w": "abcdefghijklmnopqrstuvwxyz0123456789_"}
+_EMPTY_ESCAPES = set("bBAz")
+
+
+class _GiveUp(Exception):
+    pass
+
+
+class _Reader:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.index = 0
+
+    def peek(self) -> str:
+        return self.text[self.index] if self.index < len(self.text) else ""
+
+    def take(self) -> str:
+        char = self.peek()
+        if not char:
+            raise _GiveUp
+        self.index += 1
+        return char
+
+    def alternatives(self) -> list[list[_Node]]:
+        branches: list[list[_Node]] = [[]]
+        while self.peek() not in ("", ")"):
+            if self.peek() == "|":
+                self.index += 1
+                branches.append([])
+                continue
+            branches[-1].append(self.quantified(self.atom()))
+        return branches
+
+    def atom(self) -> _Node:
+        char = self.take()
+        if char in "^$":
+            return ("empty",)
+        if char == ".":
+            return ("dot",)
+        if char == "[":
+            return ("class", self.charset())
+        if char == "(":
+            if self.text.startswith("?", self.index):
+                head = self.text[self.index :]
+                name = re.match(r"\?P?<[A-Za-z_][A-Za-z0-9_]*>", head)
+                flags = re.match(r"\?[imsU-]+([:)])", head)
+                if name:
+                    self.index += name.end()
+                elif flags and flags.group(1) == ")":
+                    self.index += flags.end()
+                    return ("empty",)
+                elif flags or head.startswith("?:"):
+                    self.index += flags.end() if flags else 2
+                else:
+                    raise _GiveUp
+            branches = self.alternatives()
+            if self.take() != ")":
+                raise _GiveUp  # pragma: no cover - RE2 compiled it, so the parentheses balance
+            return ("group", branches)
+        if char == "\\":
+            escaped = self.take()
+            if escaped in _EMPTY_ESCAPES:
+                return ("empty",)
+            if escaped in _ESCAPE_CLASSES:
+                return ("class", _ESCAPE_CLASSES[escaped][0])
+            if escaped.isalnum():
+                raise _GiveUp  # \s, \pL, \x41...: not worth guessing
+            return ("lit", escaped)
+        return ("lit", char)
+
+    def charset(self) -> str:
+        """A character of a [...] class that fits in a host, preferring a letter."""
+        if self.peek() == "^":
+            raise _GiveUp  # a negated set: probes do not guess what it lets through
+        members: list[tuple[str, str]] = []
+        first = True
+        while first or self.peek() != "]":
+            first = False
+            char = self.take()
+            if char == "\\":
+                escaped = self.take()
+                if escaped in _ESCAPE_CLASSES:
+                    members.extend((c, c) for c in _ESCAPE_CLASSES[escaped])
+                    continue
+                if escaped.isalnum():
+                    raise _GiveUp
+                char = escaped
+            if self.peek() == "-" and self.text[self.index + 1 : self.index + 2] not in ("]", ""):
+                self.index += 1
+                end = self.take()
+                if end == "\\":
+                    end = self.take()
+                members.append((char, end))
+            else:
+                members.append((char, char))
+        self.index += 1
+        for preferred in _HOST_CHARS:
+            if any(low <= preferred <= high for low, high in members):
                 return preferred
-            if name == "RANGE" and av[0] <= ord(preferred) <= av[1]:
-                return preferred
-            if name == "CATEGORY" and preferred in _CATEGORY_SAMPLES.get(av.name.replace("UNI_", ""), ""):
-                return preferred
-    return None
+        raise _GiveUp
+
+    def quantified(self, node: _Node) -> _Node:
+        while True:
+            char = self.peek()
+            if char in ("*", "+", "?"):
+                self.index += 1
+                low, high = {"*": (0, None), "+": (1, None), "?": (0, 1)}[char]
+            elif char == "{" and (bounds := re.match(r"\{(\d+)(,(\d*))?\}", self.text[self.index :])):
+                self.index += bounds.end()
+                low = int(bounds.group(1))
+                high = low if bounds.group(2) is None else (int(bounds.group(3)) if bounds.group(3) else None)
+            else:
+                return node
+            if self.peek() == "?":
+                self.index += 1  # lazy: matches the same texts
+            node = ("repeat", node, low, high)
+
+
+def _read(regex: str) -> list[_Node] | None:
+    reader = _Reader(regex)
+    try:
+        branches = reader.alternatives()
+    except _GiveUp:
+        return None
+    if reader.peek():
+        return None  # pragma: no cover - an unbalanced ')' does not compile
+    return [("group", branches)]
 
 
 class _Sampler:
-    """Writes one text a parsed regex matches, with chosen text at chosen repeats and dots (the probes).
+    """Writes one text a read regex matches, with chosen text at chosen repeats and dots (the probes).
 
     Nodes are numbered in the order the walk meets them, so a second walk with ``overrides`` (node number
     -> text) writes the same sample except there. A repeat is written ``low`` times (``minimal``) or at
     least once. ``mask`` marks each character of the sample ``L`` when the regex spells it out (a literal,
     or a lone '.' taken as the dot it was probably meant to be) and ``N`` when the regex only allows it.
-    Gives up (None) where it cannot guess a matching text.
     """
 
     def __init__(self, overrides: dict[int, str] | None = None, *, minimal: bool = False) -> None:
@@ -481,67 +598,50 @@ class _Sampler:
         self.depth = 0  # repeats around the current node
         self.repeats: list[int] = []  # repeats whose text a probe may replace
         self.dots: list[int] = []  # lone '.' outside repeats: meant as a literal dot, more often than not
-        self.groups: dict[int, tuple[str, str]] = {}
 
-    def items(self, items: Any) -> tuple[str, str] | None:
+    def nodes(self, nodes: list[_Node]) -> tuple[str, str]:
         text, mask = [], []
-        for op, av in items:
-            part = self.item(op.name, av)
-            if part is None:
-                return None
+        for node in nodes:
+            part = self.node(node)
             text.append(part[0])
             mask.append(part[1])
         return "".join(text), "".join(mask)
 
-    def item(self, op: str, av: Any) -> tuple[str, str] | None:
+    def node(self, node: _Node) -> tuple[str, str]:
         self.counter += 1
         number = self.counter
-        if op == "LITERAL":
-            return chr(av), "L"
-        if op == "ANY":
+        kind = node[0]
+        if kind == "lit":
+            return node[1], "L"
+        if kind == "class":
+            return node[1], "N"
+        if kind == "dot":
             if self.depth:
                 return "a", "N"
             self.dots.append(number)
             return (self.overrides[number], "N") if number in self.overrides else (".", "L")
-        if op == "IN":
-            char = _class_char(av)
-            return None if char is None else (char, "N")
-        if op == "NOT_LITERAL":
-            return ("a" if av != ord("a") else "b"), "N"
-        if op == "SUBPATTERN":
-            group, _add, _remove, body = av
-            part = self.items(body)
-            if part is not None and group is not None:
-                self.groups[group] = part
-            return part
-        if op == "BRANCH":
-            return self.items(av[1][0])
-        if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            low, high, body = av
-            if high > 1:
+        if kind == "group":
+            return self.nodes(node[1][0])
+        if kind == "repeat":
+            _kind, body, low, high = node
+            if high is None or high > 1:
                 self.repeats.append(number)
             self.depth += 1
-            inner = self.items(body)
+            inner = self.node(body)
             self.depth -= 1
             if number in self.overrides:
                 return self.overrides[number], "N" * len(self.overrides[number])
-            if inner is None:
-                return None
-            times = low if self.minimal else max(low, min(high, 1))
+            times = low if self.minimal else max(low, min(1 if high is None else high, 1))
             return inner[0] * times, (inner[1] if high == 1 else "N" * len(inner[1])) * times
-        if op == "GROUPREF":
-            return self.groups.get(av)
-        if op in ("AT", "ASSERT", "ASSERT_NOT"):
-            return "", ""
-        return None
+        return "", ""
 
 
-def _sample(items: Any, compiled: re.Pattern[str], overrides: dict[int, str] | None = None) -> tuple[str, str] | None:
+def _sample(nodes: list[_Node], compiled: Any, overrides: dict[int, str] | None = None) -> tuple[str, str] | None:
     """A serialized origin the regex fully matches, with its mask: the shortest sample if it is one."""
     for minimal in (True, False):
-        part = _Sampler(overrides, minimal=minimal).items(items)
-        if part is not None and parse_request_origin(part[0]) is not None and compiled.fullmatch(part[0]):
-            return part
+        text, mask = _Sampler(overrides, minimal=minimal).nodes(nodes)
+        if parse_request_origin(text) is not None and _fullmatch(compiled, text):
+            return text, mask
     return None
 
 
@@ -549,11 +649,11 @@ def _widening_probes(regex: str) -> list[tuple[str, str]]:
     """Origins ``regex`` allows beyond the domain it spells out, as (kind, origin): ``dot`` when an
     unescaped '.' lets another character stand for a dot, ``repeat`` when a repeat lets a label or a
     suffix grow into another domain. Each origin is a serialized origin the regex fully matches."""
-    parsed = _parse(regex)
-    if parsed is None:
+    compiled = _compile(regex)
+    nodes = _read(regex) if compiled is not None else None
+    if nodes is None:
         return []
-    items, compiled = parsed
-    sample = _sample(items, compiled)
+    sample = _sample(nodes, compiled)
     if sample is None:
         return []
     text, mask = sample
@@ -565,27 +665,27 @@ def _widening_probes(regex: str) -> list[tuple[str, str]]:
     if spelled != host:
         spelled = spelled.split(".", 1)[1] if "." in spelled else ""
     walker = _Sampler()
-    walker.items(items)
+    walker.nodes(nodes)
     found: list[tuple[str, str]] = []
     for number in walker.dots:
-        probe = _Sampler({number: "x"}).items(items)
-        if probe is not None and _allows_another_domain(compiled, probe[0], spelled):
-            found.append(("dot", probe[0]))
+        probe = _Sampler({number: "x"}).nodes(nodes)[0]
+        if _allows_another_domain(compiled, probe, spelled):
+            found.append(("dot", probe))
             break
     for number in walker.repeats:
-        probes = (_Sampler({number: text}).items(items) for text in (_ATTACKER_SUFFIX, _ATTACKER_LABEL))
-        hit = next((p[0] for p in probes if p is not None and _allows_another_domain(compiled, p[0], spelled)), None)
+        probes = (_Sampler({number: text}).nodes(nodes)[0] for text in (_ATTACKER_SUFFIX, _ATTACKER_LABEL))
+        hit = next((probe for probe in probes if _allows_another_domain(compiled, probe, spelled)), None)
         if hit is not None:
             found.append(("repeat", hit))
             break
     return found
 
 
-def _allows_another_domain(compiled: re.Pattern[str], probe: str, domain: str) -> bool:
+def _allows_another_domain(compiled: Any, probe: str, domain: str) -> bool:
     """``probe`` is an origin the regex allows whose host is neither ``domain`` nor below it (so someone
     other than the owner of ``domain`` may hold it)."""
     parsed = parse_request_origin(probe)
-    if parsed is None or compiled.fullmatch(probe) is None:
+    if parsed is None or not _fullmatch(compiled, probe):
         return False
     host = parsed[1]
     return not domain or (host != domain and not host.endswith("." + domain))
@@ -593,16 +693,16 @@ def _allows_another_domain(compiled: re.Pattern[str], probe: str, domain: str) -
 
 def _http_variant(regex: str) -> str | None:
     """An http:// origin ``regex`` allows on a non-loopback host, if its own sample has one."""
-    parsed = _parse(regex)
-    if parsed is None:
+    compiled = _compile(regex)
+    nodes = _read(regex) if compiled is not None else None
+    if nodes is None:
         return None
-    items, compiled = parsed
-    sample = _sample(items, compiled)
+    sample = _sample(nodes, compiled)
     if sample is None:
         return None
     for candidate in (sample[0], "http://" + sample[0].split("://", 1)[-1]):
         origin = parse_request_origin(candidate)
-        if origin and origin[0] == "http" and not _is_loopback(origin[1]) and compiled.fullmatch(candidate):
+        if origin and origin[0] == "http" and not _is_loopback(origin[1]) and _fullmatch(compiled, candidate):
             return candidate
     return None
 
@@ -610,7 +710,7 @@ def _http_variant(regex: str) -> str | None:
 def _matches_every_path(pattern: str) -> bool:
     try:
         compiled = CompiledPolicy(PolicySpec(id=0, name="", path_pattern=pattern))
-    except (PatternError, re.error, TypeError, ValueError):
+    except (PatternError, TypeError, ValueError):
         return False
     return all(compiled.matches_path(path) for path in ("/", "/admin/login/", "/accounts/password/reset/", "/x"))
 

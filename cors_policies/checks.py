@@ -2,7 +2,8 @@
 
 E001 middleware missing; E002 below middleware that can answer first; E003-E008, E010, E011 invalid
 ``CORS_POLICIES``; E009 django-cors-headers' middleware installed too; W001 (``check --deploy``) a
-per-process cache at ``CACHE_ALIAS``.
+per-process cache at ``CACHE_ALIAS``; W002 (``check --database``, and so ``migrate``) a stored policy the
+engine cannot compile, which serving skips.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.core.cache import InvalidCacheBackendError, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS
@@ -237,3 +239,45 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             id="cors_policies.W001",
         )
     ]
+
+
+def unservable(rows: Any) -> list[tuple[int, str, str]]:
+    """(id, name, reason) of each policy row the engine refuses to compile, which the snapshot skips: a
+    regex RE2 cannot run, a wildcard over a public suffix, anything else written around the validators.
+    ``rows`` are dicts with the fields of :class:`~cors_policies.engine.PolicySpec` (the migration that
+    reports them passes its historical rows too)."""
+    from .engine import CompiledPolicy, OriginError, PatternError, PolicySpec
+
+    found = []
+    for row in rows:
+        try:
+            CompiledPolicy(PolicySpec(**row))
+        except (PatternError, OriginError, TypeError, ValueError) as exc:
+            found.append((row["id"], row["name"], str(exc)))
+    return found
+
+
+@register(Tags.database)
+def check_stored_policies(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W002: stored policies serving skips. A warning, not an error: ``migrate`` runs database checks
+    and must not be blocked by a row the admin can fix."""
+    from .models import SPEC_FIELDS, CorsPolicy
+
+    messages: list[CheckMessage] = []
+    for alias in databases or ():
+        try:
+            rows = list(CorsPolicy.objects.using(alias).values(*SPEC_FIELDS).order_by("id"))
+        except DatabaseError:
+            continue  # no table yet: migrate creates it
+        for policy_id, name, reason in unservable(rows):
+            messages.append(
+                Warning(
+                    f"CORS policy {name!r} (id {policy_id}) in database {alias!r} cannot be served and is skipped: "
+                    f"{reason}",
+                    hint="Edit the policy in the admin or the API, which say what to write instead; until then no "
+                    "request gets its CORS headers.",
+                    obj=f"CorsPolicy {policy_id}",
+                    id="cors_policies.W002",
+                )
+            )
+    return messages

@@ -10,11 +10,15 @@ The rules are the WHATWG Fetch standard's CORS protocol: https://fetch.spec.what
 
 from __future__ import annotations
 
+import functools
 import re
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from publicsuffixlist import PublicSuffixList
+
+from .regex import RegexError, RegexSet, compile_regex, regex_set
 
 __all__ = [
     "MAX_ORIGIN_LENGTH",
@@ -55,14 +59,6 @@ _REQUEST_ORIGIN_RE: Final = re.compile(rf"([a-z][a-z0-9+.\-]*)://({_HOST})(?::([
 _ENTRY_ORIGIN_RE: Final = re.compile(
     r"([A-Za-z][A-Za-z0-9+.\-]*)://(\*\.)?([A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?"
 )
-
-
-def compile_user_regex(pattern: str) -> re.Pattern[str]:
-    """Compile an operator's regex; Python's FutureWarnings about it ("possible nested set") are the
-    operator's concern, shown by the validators, not noise in every process's logs."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return re.compile(pattern)
 
 
 def is_token(value: str) -> bool:
@@ -188,13 +184,36 @@ def parse_origin_entry(raw: str) -> OriginEntry:
     port = _normalize_port(scheme, port, raw)
     port_suffix = f":{port}" if port else ""
     if star:
-        if host.startswith("[") or ("." not in host and host != "localhost"):
-            raise OriginError(
-                f"{raw!r} would match subdomains of a top-level name or address; write a wildcard over a "
-                "registrable domain, such as https://*.example.com."
-            )
+        _check_wildcard_domain(scheme, host, port_suffix, raw)
         return OriginEntry("wildcard", f"{scheme}://*.{host}{port_suffix}", scheme, host, port)
     return OriginEntry("exact", f"{scheme}://{host}{port_suffix}", scheme, host, port)
+
+
+@functools.cache
+def public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List the ``publicsuffixlist`` package ships (read once, about 0.1 s): upgrading the
+    package is how the list is kept current."""
+    return PublicSuffixList()
+
+
+def _check_wildcard_domain(scheme: str, host: str, port_suffix: str, raw: str) -> None:
+    """What follows ``*.`` must be a registrable domain or a name below one, never a public suffix (anyone
+    can register a name under ``co.uk`` or get one under ``github.io``) and never an address."""
+    last = host.rsplit(".", 1)[-1]
+    if host.startswith("[") or last.isdigit():
+        raise OriginError(
+            f"{raw!r} puts a wildcard on an IP address, where '*.' would stand for other addresses' digits "
+            f"(*.0.0.1 allows 127.0.0.1 and 10.0.0.1); list each address exactly, such as "
+            f"{scheme}://{'[::1]' if host.startswith('[') else '127.0.0.1'}{port_suffix}."
+        )
+    if host == "localhost":
+        return  # every name under localhost is this machine (RFC 6761)
+    if public_suffixes().is_public(host):
+        example = f"example.{host}" if "." in host else "example.com"
+        raise OriginError(
+            f"{raw!r} allows every site under {host}, a public suffix: anyone can register or be given a name "
+            f"there. Write a wildcard under your own registrable domain, such as {scheme}://*.{example}{port_suffix}."
+        )
 
 
 def parse_request_origin(value: str) -> tuple[str, str, str] | None:
@@ -235,9 +254,13 @@ class ParsedPattern:
     prefix: tuple[str, ...]  # literal leading segments (globs); all segments (literals)
     literal_segments: int
     has_double_star: bool
-    regex: re.Pattern[str] | None
+    #: For regexes: the RE2 regex (matched from the start of the path).
+    regex: Any = None
     #: For globs: a callable telling whether a whole path matches (truthy) or not.
     matcher: Callable[[str], object] | None = None
+    #: For globs and regexes: the RE2 expression a :class:`RegexSet` matches them with (anchored at the
+    #: start; a glob's also at the end).
+    expression: str = ""
 
 
 def parse_path_pattern(pattern: str) -> ParsedPattern:
@@ -245,7 +268,7 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
 
     ``/a/b`` is literal; a ``*`` segment is one non-empty segment; a ``**`` segment is zero or more
     segments; a pattern starting with ``^`` is a regex matched from the start of the path (like
-    django-cors-headers' CORS_URLS_REGEX).
+    django-cors-headers' CORS_URLS_REGEX), by RE2.
     """
     if not isinstance(pattern, str):
         raise PatternError(f"The path pattern must be text, not {pattern!r}; write a path such as /api/**.")
@@ -253,12 +276,11 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
         raise PatternError("The path pattern is empty; write a path such as /api/** (or /** for every path).")
     if pattern.startswith("^"):
         try:
-            compiled = compile_user_regex(pattern)
-        except re.error as exc:
-            raise PatternError(
-                f"{pattern!r} is not a valid regular expression ({exc}); fix it, or use a glob such as /api/**."
-            ) from None
-        return ParsedPattern(KIND_REGEX, pattern, (), 0, False, compiled)
+            compiled = compile_regex(pattern)
+        except RegexError as exc:
+            tail = f": {exc.advice}." if exc.advice else "; fix it, or use a glob such as /api/**."
+            raise PatternError(f"{pattern!r} is not a valid regular expression ({exc.reason}){tail}") from None
+        return ParsedPattern(KIND_REGEX, pattern, (), 0, False, compiled, None, pattern)
     if not pattern.startswith("/"):
         raise PatternError(
             f"{pattern!r} must start with '/' (a path or glob, such as /{pattern.lstrip('/')}) "
@@ -271,20 +293,21 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
         )
     raw_segments = pattern[1:].split("/")
     if "*" not in pattern:
-        return ParsedPattern(KIND_LITERAL, pattern, tuple(raw_segments), len(raw_segments), False, None)
-    # "/**/**/x" means "/**/x": collapsing keeps the matcher linear.
+        return ParsedPattern(KIND_LITERAL, pattern, tuple(raw_segments), len(raw_segments), False)
+    # "/**/**/x" means "/**/x".
     segments = [seg for i, seg in enumerate(raw_segments) if not (seg == "**" and i and raw_segments[i - 1] == "**")]
     parts: list[str] = []
     prefix: list[str] = []
     literal = 0
     in_prefix = True
-    double = 0
+    inner_double = False
     for index, segment in enumerate(segments):
         if segment == "**":
-            double += 1
             in_prefix = False
+            last = index == len(segments) - 1
+            inner_double = inner_double or not last
             # "/a/**" also matches "/a"; in the middle "/a/**/b" matches "/a/b" and "/a/x/y/b".
-            parts.append("(?:/[^/]*)*" if index < len(segments) - 1 else "(?:/.*)?")
+            parts.append("(?:/.*)?" if last else "(?:/[^/]*)*")
             continue
         if segment == "*":
             in_prefix = False
@@ -298,45 +321,33 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
         literal += 1
         if in_prefix:
             prefix.append(segment)
-        parts.append("/" + re.escape(segment))
-    if double > 1:
-        # Several '**' would make a regex backtrack polynomially on attacker-chosen paths (like
-        # ".*a.*b"); match segment lists instead, in O(segments x pattern) at worst.
-        shape = tuple(segments)
+        parts.append("/" + re2_escape(segment))
+    expression = "(?s)" + "".join(parts)  # a decoded path may contain a newline
+    double = "**" in segments
+    if inner_double:
+        # A '**' before the last segment would backtrack in Python's re (O(path x pattern) at least,
+        # more with several); RE2 matches it in one pass.
+        fullmatch = compile_regex(expression).fullmatch
         return ParsedPattern(
-            KIND_GLOB, pattern, tuple(prefix), literal, True, None, lambda path: _match_segments(shape, path)
+            KIND_GLOB,
+            pattern,
+            tuple(prefix),
+            literal,
+            True,
+            None,
+            lambda path: fullmatch(path.encode("utf-8", "surrogatepass")),
+            expression,
         )
-    compiled = re.compile("".join(parts), re.DOTALL)  # a decoded path may contain a newline
-    return ParsedPattern(KIND_GLOB, pattern, tuple(prefix), literal, bool(double), compiled, compiled.fullmatch)
+    # Without an inner '**' every part is delimited by '/': one way to match, linear in Python's re,
+    # which answers a short path faster than a call into RE2.
+    compiled = re.compile(expression)
+    return ParsedPattern(KIND_GLOB, pattern, tuple(prefix), literal, double, None, compiled.fullmatch, expression)
 
 
-def _match_segments(pattern: tuple[str, ...], path: str) -> bool:
-    """Glob matching over segments: '**' is any run of segments, '*' one non-empty segment.
-
-    The classic greedy wildcard algorithm, backtracking only to the last '**': linear in practice
-    and O(len(path) x len(pattern)) at worst, whatever the input.
-    """
-    if not path.startswith("/"):
-        return False
-    segments = path[1:].split("/")
-    p = s = 0
-    star_p = -1
-    star_s = 0
-    while s < len(segments):
-        if p < len(pattern) and pattern[p] == "**":
-            star_p, star_s = p, s
-            p += 1
-        elif p < len(pattern) and (pattern[p] == segments[s] or (pattern[p] == "*" and segments[s] != "")):
-            p += 1
-            s += 1
-        elif star_p >= 0:
-            star_s += 1
-            p, s = star_p + 1, star_s
-        else:
-            return False
-    while p < len(pattern) and pattern[p] == "**":
-        p += 1
-    return p == len(pattern)
+def re2_escape(text: str) -> str:
+    """``text`` as a literal in both RE2 and Python syntax: every ASCII character that is not a letter,
+    digit or underscore escaped (RE2's QuoteMeta; a backslash before punctuation means the same to both)."""
+    return "".join(f"\\{ch}" if ch.isascii() and not (ch.isalnum() or ch == "_") else ch for ch in text)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -495,7 +506,8 @@ class CompiledPolicy:
         self.wildcards = tuple(
             (entry.scheme, "." + entry.domain, entry.port) for entry in entries if entry.kind == "wildcard"
         )
-        self.origin_regexes = tuple(compile_user_regex(regex) for regex in spec.allowed_origin_regexes)
+        # One pass over the Origin for all of them (each must match the whole Origin).
+        self.origin_regexes = RegexSet(spec.allowed_origin_regexes, full=True) if spec.allowed_origin_regexes else None
 
         self.any_method = "*" in spec.allowed_methods
         self.methods = frozenset(m for m in spec.allowed_methods if m != "*")
@@ -530,8 +542,7 @@ class CompiledPolicy:
         if pattern.kind == KIND_GLOB:
             assert pattern.matcher is not None
             return bool(pattern.matcher(path))
-        assert pattern.regex is not None
-        return pattern.regex.match(path) is not None
+        return pattern.regex.match(path.encode("utf-8", "surrogatepass")) is not None
 
     def allows_origin(self, origin: str) -> bool:
         """Exact set first (a hit is valid by construction), then the parsed forms."""
@@ -546,7 +557,7 @@ class CompiledPolicy:
         for w_scheme, w_suffix, w_port in self.wildcards:
             if scheme == w_scheme and port == w_port and host.endswith(w_suffix) and len(host) > len(w_suffix):
                 return True
-        return any(regex.fullmatch(origin) is not None for regex in self.origin_regexes)
+        return self.origin_regexes is not None and self.origin_regexes.first(origin) is not None
 
     def describe_origins(self) -> str:
         return ", ".join(self.spec.allowed_origins) + (
@@ -557,11 +568,13 @@ class CompiledPolicy:
 class _TrieNode:
     """Globs indexed by their literal leading segments; ``policies`` end their prefix here."""
 
-    __slots__ = ("children", "policies")
+    __slots__ = ("children", "matcher", "policies")
 
     def __init__(self) -> None:
         self.children: dict[str, _TrieNode] = {}
         self.policies: list[CompiledPolicy] = []
+        #: With many globs here: all of them in one pass (see GLOBS_IN_ONE_PASS).
+        self.matcher: RegexSet | None = None
 
 
 def _parse_request_headers(value: str) -> list[str] | None:
@@ -586,6 +599,20 @@ def printable(value: str, limit: int = 120) -> str:
     return shown.encode("unicode_escape").decode("ascii")
 
 
+#: A trie node with at least this many globs matches them all in one pass (an RE2 set) rather than one
+#: by one: ten thousand globs under one prefix cost one pass over the path, not ten thousand.
+GLOBS_IN_ONE_PASS: Final = 8
+
+
+def _index_globs(root: _TrieNode) -> None:
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        todo.extend(node.children.values())
+        if len(node.policies) >= GLOBS_IN_ONE_PASS:
+            node.matcher = regex_set([p.pattern.expression for p in node.policies], full=True)
+
+
 class PolicySet:
     """An immutable, indexed set of compiled policies: build once per snapshot, evaluate per request.
 
@@ -594,7 +621,7 @@ class PolicySet:
     pays one attribute test), indexed and ordered by the same rules among themselves.
     """
 
-    __slots__ = ("_literal", "_regexes", "_trie", "errors", "policies", "report_only", "version")
+    __slots__ = ("_literal", "_regex_set", "_regexes", "_trie", "errors", "policies", "report_only", "version")
 
     def __init__(
         self,
@@ -630,7 +657,11 @@ class PolicySet:
                 regexes.append(policy)
         self._literal = literal
         self._trie = trie
+        _index_globs(trie)
         self._regexes = tuple(regexes)
+        # Every regex pattern in one pass over the path, whatever their number; precedence order, so the
+        # lowest matching index is the best regex policy.
+        self._regex_set = regex_set([p.pattern.expression for p in regexes], full=False) if regexes else None
 
     @classmethod
     def build(cls, specs: Iterable[PolicySpec], version: Any = None) -> PolicySet:
@@ -640,7 +671,7 @@ class PolicySet:
         for spec in specs:
             try:
                 compiled.append(CompiledPolicy(spec))
-            except (PatternError, OriginError, re.error, TypeError, ValueError) as exc:
+            except (PatternError, OriginError, TypeError, ValueError) as exc:
                 errors.append(f"policy {spec.id} {spec.name!r} skipped: {exc}")
         return cls(compiled, version=version, errors=errors)
 
@@ -659,24 +690,34 @@ class PolicySet:
         best = self._literal.get(path)
         best_key = best.sort_key if best is not None else None
         node: _TrieNode | None = self._trie
-        segments = path[1:].split("/") if path.startswith("/") else ()
-        depth = 0
+        # Walk the literal prefixes segment by segment without splitting the whole path: a long path
+        # costs only as many steps as the deepest prefix it shares with a glob.
+        start = 1 if path.startswith("/") else -1
         while node is not None:
-            for policy in node.policies:  # in precedence order: the first that matches is this node's best
-                if best_key is not None and policy.sort_key >= best_key:
-                    break
-                if policy.pattern.matcher(path):  # type: ignore[misc]
-                    best, best_key = policy, policy.sort_key
-                    break
-            if depth >= len(segments):
+            policies = node.policies
+            if policies and (best_key is None or policies[0].sort_key < best_key):
+                if node.matcher is not None:
+                    index = node.matcher.first(path)
+                    if index is not None and (best_key is None or policies[index].sort_key < best_key):
+                        best, best_key = policies[index], policies[index].sort_key
+                else:
+                    for policy in policies:  # precedence order: the first that matches is this node's best
+                        if best_key is not None and policy.sort_key >= best_key:
+                            break
+                        if policy.pattern.matcher(path):  # type: ignore[misc]
+                            best, best_key = policy, policy.sort_key
+                            break
+            if start < 0 or not node.children:
                 break
-            node = node.children.get(segments[depth])
-            depth += 1
-        for policy in self._regexes:
-            if best_key is not None and policy.sort_key >= best_key:
-                break
-            if policy.pattern.regex.match(path) is not None:  # type: ignore[union-attr]
-                return policy
+            end = path.find("/", start)
+            node = node.children.get(path[start:] if end < 0 else path[start:end])
+            start = -1 if end < 0 else end + 1
+        regexes = self._regexes
+        if regexes and (best_key is None or regexes[0].sort_key < best_key):
+            assert self._regex_set is not None
+            index = self._regex_set.first(path)
+            if index is not None and (best_key is None or regexes[index].sort_key < best_key):
+                return regexes[index]
         return best
 
     # -- evaluation ----------------------------------------------------------------------------

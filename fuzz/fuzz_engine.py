@@ -9,6 +9,8 @@ method and request headers, and checked against invariants that must hold for an
 * a parsed request origin is exactly the text it came from; a normalized entry normalizes to itself;
 * a glob matches a path exactly when a naive recursive matcher says so (differential check), in time
   linear in the path (libFuzzer's -timeout catches a slow input as a crash);
+* any text is either compiled by RE2 or refused with the engine's RegexError, and a compiled regex
+  (path pattern or origin regex) is then run on the fuzzed path and Origin: RE2 has no slow input;
 * a decision echoes only a serialized origin that a listed entry allows, never ``*`` with credentials,
   and every header value it writes is printable ASCII (no CR/LF header splitting).
 
@@ -34,6 +36,7 @@ with atheris.instrument_imports():
         parse_path_pattern,
         parse_request_origin,
     )
+    from cors_policies.regex import RegexError, RegexSet, compile_regex
 
 POLICIES = PolicySet.build(
     [
@@ -96,7 +99,18 @@ def check_pattern(pattern: str, path: str) -> None:
         assert parsed.matcher is not None
         expected = path.startswith("/") and reference_glob(pattern[1:].split("/"), path[1:].split("/"))
         assert bool(parsed.matcher(path)) == expected, (pattern, path)
-    # Regexes from the fuzzer are not matched: the validators refuse catastrophic ones before they are stored.
+    if parsed.kind != KIND_GLOB:  # a regex: RE2 runs whatever compiled, on any path, in linear time
+        assert isinstance(parsed.regex.match(path.encode("utf-8", "surrogatepass")) is None, bool)
+
+
+def check_regex(regex: str, texts: Sequence[str]) -> None:
+    try:
+        compile_regex(regex)
+    except RegexError:
+        return
+    found = RegexSet([regex, regex + "|x"], full=True).matching
+    for text in texts:
+        assert set(found(text)) <= {0, 1}, (regex, text)
 
 
 def check_decision(origin: str, method: str, path: str, request_headers: str, preflight: bool) -> None:
@@ -142,6 +156,7 @@ def test_one_input(data: bytes) -> None:
     check_origin(origin)
     check_pattern(path, origin if origin.startswith("/") else "/" + origin)
     check_decision(origin, method, path, request_headers, preflight)
+    check_regex(request_headers, (origin, path))
 
 
 def main(argv: list[str]) -> None:

@@ -179,3 +179,111 @@ def test_w001_is_a_deployment_check(settings: Any) -> None:
     assert "cors_policies.W001" not in ids(registry.run_checks())
     found = [m for m in registry.run_checks(include_deployment_checks=True) if m.id == "cors_policies.W001"]
     assert len(found) == 1 and isinstance(found[0], CheckWarning)
+
+
+# ==================================================================================================
+# W002: stored policies the engine cannot serve (a regex RE2 refuses, a wildcard over a public suffix)
+# ==================================================================================================
+
+LOOKAROUND_REGEX = r"^https://(?:(?!evil).)*\.example\.com$"
+
+
+@pytest.mark.django_db
+def test_a_stored_regex_re2_refuses_is_w002_and_the_row_is_left_as_it_is() -> None:
+    from django.core.checks import run_checks
+
+    from cors_policies.checks import check_stored_policies
+    from cors_policies.models import CorsPolicy
+    from tests.factories import CorsPolicyFactory
+
+    good = CorsPolicyFactory(name="good", path_pattern="/api/**")
+    bad = CorsPolicyFactory(name="old-regex", path_pattern="/old/**")
+    wild = CorsPolicyFactory(name="old-wildcard", path_pattern="/w/**")
+    # Rows written before this version (or around the validators): update() skips them.
+    CorsPolicy.objects.filter(pk=bad.pk).update(allowed_origin_regexes=[LOOKAROUND_REGEX])
+    CorsPolicy.objects.filter(pk=wild.pk).update(allowed_origins=["https://*.github.io"])
+    CorsPolicy.objects.filter(pk=good.pk).update(path_pattern=r"^/v(\d+)/\1")
+
+    messages = check_stored_policies(databases=["default"])
+    assert ids(messages) == ["cors_policies.W002"] * 3
+    assert messages[1].msg == (
+        f"CORS policy 'old-regex' (id {bad.pk}) in database 'default' cannot be served and is skipped: "
+        f"{LOOKAROUND_REGEX!r} is not a valid regular expression (invalid perl operator in '(?!'): lookarounds "
+        "((?=...), (?!...), (?<=...), (?<!...)) are not supported: match the allowed shape directly, e.g. "
+        "^/api/(?!internal/) becomes ^/api/(public|v2)/ (or give /api/internal/** its own policy with a higher "
+        "priority)"
+    )
+    assert "backreferences" in messages[0].msg and "public suffix" in messages[2].msg
+    assert messages[1].hint.startswith("Edit the policy in the admin or the API")
+    # Registered as a database check: migrate and check --database run it.
+    assert "cors_policies.W002" in ids(run_checks(databases=["default"]))
+    assert check_stored_policies(databases=None) == []
+    assert CorsPolicy.objects.get(pk=bad.pk).allowed_origin_regexes == [LOOKAROUND_REGEX]
+
+
+@pytest.mark.django_db
+def test_w002_is_silent_when_every_policy_compiles() -> None:
+    from cors_policies.checks import check_stored_policies
+    from tests.factories import CorsPolicyFactory
+
+    CorsPolicyFactory(allowed_origin_regexes=[r"^https://(a+)+\.example\.com$"], allowed_origins=["https://*.x.co.uk"])
+    assert check_stored_policies(databases=["default"]) == []
+
+
+def test_the_migration_lists_unservable_policies_without_changing_them_and_goes_back(tmp_path: Any) -> None:
+    """On a database of its own: a row stored under 0005 that RE2 refuses is reported by 0006, unchanged;
+    unapplying 0006 is a no-op."""
+    import json
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    database = tmp_path / "report.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "REDIS_URL": ""}
+
+    def migrate(*target: str) -> str:
+        command = [sys.executable, "manage.py", "migrate", *target, "--no-input"]
+        return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=True).stdout
+
+    migrate("cors_policies", "0005")
+    with sqlite3.connect(database) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(cors_policies_corspolicy)")]
+        values = {
+            "name": "legacy",
+            "description": "",
+            "path_pattern": "/legacy/**",
+            "priority": 0,
+            "enabled": True,
+            "report_only": False,
+            "allowed_origins": "[]",
+            "allowed_origin_regexes": json.dumps([LOOKAROUND_REGEX]),
+            "allowed_methods": "[]",
+            "allowed_headers": "[]",
+            "expose_headers": "[]",
+            "allow_credentials": False,
+            "max_age": None,
+            "allow_private_network": False,
+            "created_at": "2026-01-01 00:00:00",
+            "updated_at": "2026-01-01 00:00:00",
+        }
+        names = [name for name in columns if name in values]
+        connection.execute(
+            f"INSERT INTO cors_policies_corspolicy ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",  # noqa: S608
+            [values[name] for name in names],
+        )
+    forward = migrate("cors_policies")
+    assert "Applying cors_policies.0006_report_unservable_policies..." in forward
+    assert "1 CORS policy cannot be served by this version and will be skipped until edited (nothing was changed):" in (
+        forward
+    )
+    assert f"- 'legacy' (id 1): {LOOKAROUND_REGEX!r} is not a valid regular expression (invalid perl operator" in (
+        forward
+    )
+    back = migrate("cors_policies", "0005")
+    assert "Unapplying cors_policies.0006_report_unservable_policies... OK" in back
+    with sqlite3.connect(database) as connection:
+        [(stored,)] = connection.execute("SELECT allowed_origin_regexes FROM cors_policies_corspolicy").fetchall()
+    assert json.loads(stored) == [LOOKAROUND_REGEX]

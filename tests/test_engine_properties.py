@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from cors_policies.engine import MAX_ORIGIN_LENGTH, Decision, PolicySet, PolicySpec
+from cors_policies.engine import MAX_ORIGIN_LENGTH, Decision, PolicySet, PolicySpec, public_suffixes
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -93,7 +93,12 @@ def origin_entries(draw: st.DrawFn) -> str:
     port = draw(st.sampled_from(PORTS))
     suffix = f":{port}" if port else ""
     if kind == "wildcard":
-        domain = draw(st.lists(labels, min_size=2, max_size=3).map(".".join))
+        # Under a registrable domain (the engine refuses wildcards over public suffixes and addresses).
+        domain = draw(
+            st.lists(labels, min_size=2, max_size=3)
+            .map(".".join)
+            .filter(lambda name: not name.rsplit(".", 1)[-1].isdigit() and not public_suffixes().is_public(name))
+        )
         return f"{scheme}://*.{domain}{suffix}"
     entry = f"{scheme}://{draw(hosts)}{suffix}"
     return entry.upper() if draw(st.booleans()) else entry

@@ -1,0 +1,276 @@
+"""Operators' regular expressions, compiled and matched by RE2: linear time in the text, whatever the regex.
+
+Python's ``re`` backtracks, so one crafted path or Origin can make a regex take seconds or forever; RE2
+(``google-re2``) runs an automaton instead and has no such input. What RE2 cannot run (lookarounds,
+backreferences, atomic groups) is refused with a message saying what to write instead
+(:func:`compile_regex`), and :class:`RegexSet` matches many regexes in one pass over the text, so the
+number of regex policies does not multiply the cost of a request.
+
+Syntax differences from Python's ``re`` that change what an accepted regex matches: ``\\d``, ``\\w``,
+``\\s`` and ``\\b`` are ASCII only; ``$`` (without ``(?m)``) matches only at the very end, never before a
+final newline; ``\\z`` is the end of the text (Python's ``\\Z``). ``{,n}`` means ``{0,n}`` in Python but a
+literal text in RE2, so it is refused rather than silently changed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any, Final
+
+import re2
+
+__all__ = ["MAX_MEMORY", "RegexError", "RegexSet", "check_pattern", "compile_regex", "regex_set"]
+
+#: RE2's budget per compiled regex or set: the program and the automaton's cache together. 8 MiB is
+#: RE2's own default; a set gets more because its program holds every member.
+MAX_MEMORY: Final = 8 << 20
+SET_MAX_MEMORY: Final = 64 << 20
+
+
+def _options(max_mem: int = MAX_MEMORY) -> Any:
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print every refused regex to stderr; the message goes to the user
+    options.never_capture = True  # only "does it match" is asked: no submatch tracking
+    options.max_mem = max_mem
+    return options
+
+
+_OPTIONS: Final = _options()
+_SET_OPTIONS: Final = _options(SET_MAX_MEMORY)
+
+
+class RegexError(ValueError):
+    """A regex RE2 cannot run as written: ``reason`` is what is wrong, ``advice`` what to write instead
+    (empty for plain syntax errors, where the reason says it)."""
+
+    def __init__(self, pattern: object, reason: str, advice: str = "") -> None:
+        self.pattern = pattern
+        self.reason = reason
+        self.advice = advice
+        super().__init__(
+            f"{pattern!r} is not a valid regular expression ({reason})" + (f": {advice}" if advice else "")
+        )
+
+
+# What RE2 says (the start of its message) -> what to write instead.
+_ADVICE: Final[tuple[tuple[tuple[str, ...], str], ...]] = (
+    (
+        (
+            "invalid perl operator: (?=",
+            "invalid perl operator: (?!",
+            "invalid perl operator: (?<=",
+            "invalid perl operator: (?<!",
+        ),
+        "lookarounds ((?=...), (?!...), (?<=...), (?<!...)) are not supported: match the allowed shape "
+        "directly, e.g. ^/api/(?!internal/) becomes ^/api/(public|v2)/ (or give /api/internal/** its own "
+        "policy with a higher priority)",
+    ),
+    (
+        (
+            "invalid perl operator: (?P",
+            "invalid escape sequence: \\k",
+            *(f"invalid escape sequence: \\{digit}" for digit in "123456789"),
+        ),
+        "backreferences (\\1, (?P=name)) are not supported: write out what the group matched, e.g. "
+        "(a|b)\\1 becomes (aa|bb)",
+    ),
+    (("invalid escape sequence: \\Z",), "\\Z is not supported: write \\z (or $) for the end of the text"),
+    (
+        ("invalid perl operator: (?>", *(f"bad repetition operator: {op}+" for op in "*+?")),
+        "atomic groups (?>...) and possessive quantifiers (*+, ++, ?+) are not needed: RE2 never backtracks, "
+        "so write a plain group (?:...) and a plain *, + or ?",
+    ),
+    (("invalid perl operator: (?(",), "conditionals (?(1)...|...) are not supported: write the alternatives out"),
+    (("invalid perl operator: (?x",), "verbose mode (?x) is not supported: remove the spaces and comments"),
+    (
+        ("invalid perl operator: (?a", "invalid perl operator: (?u", "invalid perl operator: (?L"),
+        "the flags (?a), (?u) and (?L) are not supported: remove them (\\d, \\w and \\s match ASCII only)",
+    ),
+    (("invalid perl operator: (?#",), "comments (?#...) are not supported: remove them"),
+    (
+        ("invalid escape sequence: \\u", "invalid escape sequence: \\U", "invalid escape sequence: \\N"),
+        "write a code point as \\x{263A}, not \\u263A, \\U0001F600 or \\N{...}",
+    ),
+    (
+        ("invalid repetition size",),
+        "a repeat count goes up to 1000, nested repeats multiplied: write + or * instead of a large count",
+    ),
+    (
+        ("pattern too large",),
+        "it is too large to compile: write fewer or smaller repeat counts, such as + instead of {1,1000}, "
+        "and ASCII classes such as [a-z] instead of \\pL",
+    ),
+)
+
+
+def _advice(reason: str) -> str:
+    for prefixes, text in _ADVICE:
+        if reason.startswith(prefixes):
+            return text
+    return ""
+
+
+def _empty_lower_bound(pattern: str) -> str | None:
+    """A ``{,n}`` repeat outside a character class (``{0,n}`` to Python, literal text to RE2), or None."""
+    index = 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            if char == "]":
+                in_class = False
+        elif char == "[":
+            in_class = True
+            if pattern.startswith("]", index + 1) or pattern.startswith("^]", index + 1):
+                index += 2 if pattern[index + 1] == "]" else 3  # a leading ] is a member, not the end
+                continue
+        elif char == "{" and pattern.startswith(",", index + 1):
+            end = pattern.find("}", index)
+            if end > index + 2 and pattern[index + 2 : end].isdigit():
+                return pattern[index : end + 1]
+        index += 1
+    return None
+
+
+def check_pattern(pattern: object) -> None:
+    """Refuse what RE2 would take differently from Python before RE2 sees it: not text, a lone
+    surrogate (not UTF-8), ``{,n}``."""
+    if not isinstance(pattern, str):
+        raise RegexError(pattern, "it is not text", "write a regular expression as text")
+    try:
+        pattern.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RegexError(
+            pattern, "it contains a lone surrogate, half of a UTF-16 pair, which no text can contain", "remove it"
+        ) from None
+    braces = _empty_lower_bound(pattern)
+    if braces is not None:
+        count = braces[2:-1]
+        raise RegexError(
+            pattern,
+            f"{braces} means {{0,{count}}} to Python but the literal text {braces} to RE2",
+            f"write {{0,{count}}}",
+        )
+
+
+def compile_regex(pattern: str) -> Any:
+    """Compile an operator's regex with RE2, or raise :class:`RegexError` saying what to write instead."""
+    check_pattern(pattern)
+    try:
+        return re2.compile(pattern, _OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else ""
+        reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        kind, separator, where = reason.partition(": ")
+        raise RegexError(pattern, f"{kind} in '{where}'" if separator else reason, _advice(reason)) from None
+
+
+def _encode(text: str) -> bytes:
+    # A lone surrogate cannot be UTF-8; carried through as bytes it simply never matches a UTF-8 pattern.
+    return text.encode("utf-8", "surrogatepass")
+
+
+#: Most pattern text in one RE2 set. Past about a million parsed nodes RE2's simplifier gives up and logs
+#: a line per node to stderr (measured: 800,000 characters of globs build quietly, 3.8 million do not);
+#: sets are split below that, so ten thousand 500-character patterns make ten sets, ten passes.
+SET_CHUNK_CHARS: Final = 400_000
+
+
+class RegexSet:
+    """Regexes matched together in one pass: :meth:`matching` says which of them match ``text``.
+
+    ``full=True`` matches the whole text (origins, globs); ``full=False`` from the start of the text, like
+    ``re.match`` (``^`` path patterns). Each RE2 set gets a member that always matches, first: if RE2's
+    automaton ever runs out of memory it returns nothing, and the missing member says so; then each regex
+    is asked on its own, which RE2 answers without that limit (still in linear time).
+    """
+
+    __slots__ = ("_chunks", "_full", "_singles", "patterns")
+
+    def __init__(self, patterns: Sequence[str], *, full: bool) -> None:
+        self.patterns = tuple(patterns)
+        self._full = full
+        self._singles: tuple[Any, ...] | None = None
+        self._chunks: list[tuple[int, int, Any]] = []  # (first index, end index, RE2 set or None)
+        start = size = 0
+        for index, pattern in enumerate(self.patterns):
+            check_pattern(pattern)
+            if index > start and size + len(pattern) > SET_CHUNK_CHARS:
+                self._chunks.append((start, index, self._compile(self.patterns[start:index])))
+                start, size = index, 0
+            size += len(pattern)
+        if start < len(self.patterns) or not self.patterns:
+            self._chunks.append((start, len(self.patterns), self._compile(self.patterns[start:])))
+
+    def _compile(self, patterns: Sequence[str]) -> Any:
+        options = _SET_OPTIONS if len(patterns) > 1 else _OPTIONS
+        members = re2.Set.FullMatchSet(options) if self._full else re2.Set.MatchSet(options)
+        members.Add("(?s).*" if self._full else "")
+        for pattern in patterns:
+            try:
+                members.Add(pattern)
+            except re2.error:
+                compile_regex(pattern)  # raises RegexError with the reason and what to write instead
+                raise  # pragma: no cover - compile_regex refuses every pattern Set.Add refuses
+        try:
+            members.Compile()
+        except re2.error:
+            return None  # too large for one automaton: ask each regex on its own
+        return members
+
+    def _chunk(self, data: bytes, start: int, end: int, members: Any) -> list[int]:
+        found = members.Match(data) if members is not None else None
+        if found and 0 in found:
+            return sorted(start + index - 1 for index in found if index)
+        return [i for i in self._one_by_one(data) if start <= i < end]
+
+    def matching(self, text: str) -> list[int]:
+        """Indices of the patterns that match ``text``, in ascending order."""
+        data = _encode(text)
+        return [index for start, end, members in self._chunks for index in self._chunk(data, start, end, members)]
+
+    def first(self, text: str) -> int | None:
+        """The lowest index of a pattern that matches ``text``, or None."""
+        data = _encode(text)
+        for start, end, members in self._chunks:
+            found = members.Match(data) if members is not None else None
+            if found and 0 in found:
+                best = 0
+                for index in found:
+                    if index and (not best or index < best):
+                        best = index
+                if best:
+                    return start + best - 1
+                continue
+            matching = self._chunk(data, start, end, None)
+            if matching:
+                return matching[0]
+        return None
+
+    def _one_by_one(self, data: bytes) -> list[int]:
+        if self._singles is None:
+            self._singles = tuple(re2.compile(pattern, _OPTIONS) for pattern in self.patterns)
+        if self._full:
+            return [i for i, regex in enumerate(self._singles) if regex.fullmatch(data) is not None]
+        return [i for i, regex in enumerate(self._singles) if regex.match(data) is not None]
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_set(patterns: tuple[str, ...], full: bool) -> RegexSet:
+    return RegexSet(patterns, full=full)
+
+
+def regex_set(patterns: Sequence[str], *, full: bool) -> RegexSet:
+    """A :class:`RegexSet`, shared with the last few large ones built from the same patterns: a snapshot
+    rebuilt after an unrelated change does not compile its thousands of regexes again."""
+    key = tuple(patterns)
+    if len(key) < 32:
+        return RegexSet(key, full=full)
+    return _cached_set(key, full)
