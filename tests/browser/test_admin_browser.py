@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from django.core.management import call_command
 
 from cors_policies.models import CorsPolicy
@@ -207,3 +209,32 @@ def test_the_policy_list_fits_a_1280_pixel_window(
     assert right <= 1280
     assert texts(page, "#result_list thead th .text")[1:3] == ["PRECEDENCE RANK", "NAME"]
     assert len(texts(page, "#result_list tbody tr")) == 7
+
+
+def test_no_page_of_the_admin_tour_answers_an_error(
+    login: Callable[[], Any], live_server: Any, page: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nor the requests Chromium makes by itself: /favicon.ico is answered (the live server logs every 4xx)."""
+    caplog.set_level(logging.WARNING, logger="django.request")
+    failures: list[str] = []
+
+    def note_failure(response: Any) -> None:
+        if response.status >= 400:
+            failures.append(f"{response.status} {response.url}")
+
+    page.on("response", note_failure)
+    policy = CorsPolicy.objects.create(name="api", path_pattern="/api/**", allowed_origins=["https://app.example.com"])
+    login()
+    tour = [
+        "/",
+        LIST_PATH,
+        f"{LIST_PATH}{policy.pk}/change/",
+        f"{LIST_PATH}test/",
+        "/admin/cors_policies/observedorigin/",
+    ]
+    for path in tour:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+    assert page.evaluate("fetch('/favicon.ico').then(response => response.status)") == 200
+    assert failures == []
+    assert [record.getMessage() for record in caplog.records if record.name == "django.request"] == []
