@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import django
@@ -89,23 +88,6 @@ def test_system_checks_pass() -> None:
     out = io.StringIO()
     call_command("check", stdout=out)
     assert "System check identified no issues" in out.getvalue()
-
-
-def test_readme_admin_section_links_files_that_exist() -> None:
-    root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text()
-    start = readme.index("\n## Admin\n")
-    text = readme[start : readme.index("\n## ", start + 1)]
-    images = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", text)
-    assert images == [
-        "docs/screenshots/changelist.png",
-        "docs/screenshots/change-form.png",
-        "docs/screenshots/tester.png",
-        "docs/screenshots/tester-refused.png",
-    ]
-    for link in [*images, "docs/admin.md"]:
-        assert (root / link).is_file(), link
-    assert "TODO(admin)" not in readme
 
 
 # -- changelist ------------------------------------------------------------------------------------

@@ -19,13 +19,13 @@ from django.core.management import CommandError, call_command, get_commands
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
-from django.urls import path, reverse
+from django.urls import path
 
 from cors_policies.cache import snapshot
 from cors_policies.forms import AUTHORIZATION_NOTE
 from cors_policies.models import CorsPolicy
 from testproject.demo.management.commands import runserver as runserver_module
-from testproject.demo.management.commands.demo_setup import DEMO_POLICIES, PLAYGROUND_ORIGINS, address_lines
+from testproject.demo.management.commands.demo_setup import PLAYGROUND_ORIGINS, address_lines
 from testproject.demo.management.commands.runserver import Command as RunserverCommand
 from testproject.middleware import OriginLog, OriginLogMiddleware, origin_log
 from testproject.playground import PRESETS, presets_for
@@ -648,28 +648,6 @@ def test_tester_without_the_playground_has_no_link(client: Client, admin_user: A
     page = response.content.decode()
     assert "What would a browser get?" in page
     assert "cors-playground" not in page
-
-
-def test_readme_playground_section_names_what_exists() -> None:
-    from tests.test_readme import section
-
-    root = Path(__file__).resolve().parent.parent
-    text = section("## Playground")
-    for image in re.findall(r"\(docs/screenshots/([\w-]+\.png)\)", text):
-        assert (root / "docs" / "screenshots" / image).is_file(), image
-    assert "`CORS playground: http://127.0.0.1:8000/playground/`" in text
-    assert "CORS playground: http://127.0.0.1:8000/playground/" in address_lines("127.0.0.1", 8000)[1]
-    assert "**Send it from a real browser in the CORS playground**" in text
-    tester = root / "cors_policies" / "templates" / "admin" / "cors_policies" / "corspolicy" / "tester.html"
-    assert ">Send it from a real browser in the CORS playground</a>" in tester.read_text()
-    assert "a URL named `cors-playground`" in text
-    assert reverse("cors-playground") == "/playground/"
-    for name in ("echo", "echo-auth", "public-api"):
-        assert f"**{name}**" in text or f"`{name}`" in text
-        assert any(spec["name"] == name for spec in DEMO_POLICIES)
-    for module in ("test_cors_matrix.py", "test_playground.py"):
-        assert f"tests/browser/{module}" in text
-        assert (root / "tests" / "browser" / module).is_file()
 
 
 def test_admin_and_api_say_star_never_covers_authorization(client: Client, admin_user: Any) -> None:

@@ -1,0 +1,54 @@
+"""SECURITY.md and docs/security.md: included in the site, complete, and in step with the code."""
+
+from __future__ import annotations
+
+import re
+
+from cors_policies.analysis import policy_warnings
+from cors_policies.engine import MAX_ORIGIN_LENGTH, PolicySpec
+from tests.docs_pages import ROOT, page
+
+SECURITY = (ROOT / "SECURITY.md").read_text()
+
+
+def test_the_site_page_is_security_md_itself() -> None:
+    assert page("security.md").startswith('--8<-- "SECURITY.md"\n')
+    readme = page("README.md")
+    assert "[Security](SECURITY.md)" in readme
+
+
+def test_security_md_has_the_threat_model_the_guarantees_and_how_to_report() -> None:
+    headings = re.findall(r"^## (.+)$", SECURITY, re.MULTILINE)
+    assert headings == [
+        "Threat model: who controls what",
+        "Guarantees",
+        "Misconfigurations: warnings, not errors",
+        "How this is tested",
+        "Reporting a vulnerability",
+    ]
+    assert f"at most {MAX_ORIGIN_LENGTH:,} characters" in SECURITY
+
+
+def test_every_warning_code_is_documented() -> None:
+    specs = [
+        PolicySpec(id=1, name="a", path_pattern="/**", allowed_origins=["*"]),
+        PolicySpec(
+            id=2,
+            name="b",
+            path_pattern="/x",
+            allowed_origins=["null", "http://app.example.com"],
+            allowed_origin_regexes=[r"^https://app.example.com$", r"^https://.*example\.com$"],
+            allowed_methods=["*"],
+            allowed_headers=["*"],
+            allow_credentials=True,
+        ),
+    ]
+    codes = {warning.code for spec in specs for warning in policy_warnings(spec)}
+    assert len(codes) == 7
+    documented = set(re.findall(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \|", SECURITY, re.MULTILINE))
+    assert codes == {code for pair in documented for code in pair if code}
+
+
+def test_the_files_security_md_names_exist() -> None:
+    for name in re.findall(r"`((?:tests|fuzz|bench)/[\w/.]+\.py)`", SECURITY):
+        assert (ROOT / name).is_file(), name
