@@ -31,6 +31,7 @@ class Command(StaticfilesRunserver):
             )
         finally:
             for connection in connections.all(initialized_only=True):
-                connection.close()  # the request threads open their own
+                if not connection.in_atomic_block:  # a test's transaction stays open
+                    connection.close()  # the request threads open their own
         for line in address_lines(self.addr, port):
             self.stdout.write(self.style.SUCCESS(line))
