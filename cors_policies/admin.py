@@ -185,7 +185,6 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         "origins_short",
         "methods_short",
         "allow_credentials",
-        "enabled",
         "priority",
         "updated_at",
         "test_link",
@@ -239,7 +238,7 @@ class CorsPolicyAdmin(admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return PolicyChangeList
 
-    @admin.display(description="#", ordering="precedence")
+    @admin.display(description="precedence rank", ordering="precedence")
     def precedence_rank(self, obj: CorsPolicy) -> str:
         """Where this policy stands among the enabled ones: the first matching row wins."""
         rank = getattr(obj, "serving_rank", 0)

@@ -23,16 +23,9 @@ def main(argv: list[str]) -> None:
     manage = ROOT / "manage.py"
     run([python, manage, "migrate", "--noinput"])
     run([python, manage, "demo_setup"])
-    addr = next((arg for arg in argv if not arg.startswith("-")), None)
-    if addr is None:
-        addr = DEFAULT_ADDR
-        argv = [*argv, addr]
-    elif addr.isdigit():  # runserver takes a bare port and serves on 127.0.0.1
-        addr = f"127.0.0.1:{addr}"
-    print()
-    print(f"Admin: http://{addr}/admin/  login: admin / admin")
-    print(f"CORS playground: http://{addr}/playground/ (it calls the same server under its other name)")
-    print("Stop the server with Ctrl+C.", flush=True)
+    if not any(not arg.startswith("-") for arg in argv):
+        argv = [*argv, DEFAULT_ADDR]
+    # The demo's runserver prints the admin's and the playground's addresses once it has bound the port.
     exec_in_venv([python, manage, "runserver", *argv])
 
 

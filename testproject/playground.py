@@ -121,7 +121,7 @@ PRESETS: list[dict[str, Any]] = [
         "headers": "",
         "credentials": "include",
         "body": "",
-        "note": "Allowed from http://localhost:8000 only (profile lists it, with credentials); refused from "
+        "note": "Allowed from {localhost} only (profile lists it, with credentials); refused from "
         "anywhere else. localhost and 127.0.0.1 are different sites, so the browser does not send the "
         "session cookie (SameSite=Lax) and the page reads a 401: CORS decides what the page may read, "
         "cookies are another matter.",
@@ -152,13 +152,25 @@ PRESETS: list[dict[str, Any]] = [
 OTHER_HOST = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
 
 
-def default_target(request: HttpRequest) -> str:
-    """``http://localhost:PORT`` for a page on ``127.0.0.1:PORT`` and the reverse; else the page's own origin."""
+def _host_and_port(request: HttpRequest) -> tuple[str, str]:
     host, port = request.get_host(), ""
     if not host.endswith("]") and ":" in host:  # "[::1]" has colons but no port
         host, _, port = host.rpartition(":")
+    return host, port
+
+
+def default_target(request: HttpRequest) -> str:
+    """``http://localhost:PORT`` for a page on ``127.0.0.1:PORT`` and the reverse; else the page's own origin."""
+    host, port = _host_and_port(request)
     other = OTHER_HOST.get(host, host)
     return f"{request.scheme}://{other}{':' + port if port else ''}"
+
+
+def presets_for(request: HttpRequest) -> list[dict[str, Any]]:
+    """The presets, their notes naming the origin the demo's own policies list on this server's port."""
+    port = _host_and_port(request)[1]
+    localhost = f"http://localhost{':' + port if port else ''}"
+    return [{**preset, "note": preset["note"].replace("{localhost}", localhost)} for preset in PRESETS]
 
 
 def _url(name: str) -> str | None:
@@ -173,15 +185,16 @@ def page(request: HttpRequest) -> HttpResponse:
     """The playground. ``?target=`` sets the origin it calls (by default the server's other name)."""
     evaluate_url = _url("cors_policies_api:evaluate")
     login_url = reverse("admin:login") + "?next=" + reverse("cors-playground")
+    presets = presets_for(request)
     config = {
         "target": request.GET.get("target", "").strip() or default_target(request),
         "evaluateUrl": evaluate_url,
         "logUrl": reverse("cors-playground-log"),
         "loginUrl": login_url,
         "csrfToken": get_token(request),
-        "presets": PRESETS,
+        "presets": presets,
     }
-    return render(request, "demo/playground.html", {"config": config, "presets": PRESETS, "login_url": login_url})
+    return render(request, "demo/playground.html", {"config": config, "presets": presets, "login_url": login_url})
 
 
 @require_GET

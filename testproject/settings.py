@@ -47,6 +47,8 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver", ".test"]
 
 INSTALLED_APPS = [
+    # First, so that its runserver (Django's, plus the demo's origins following the port) is the one run.
+    "testproject.demo",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -57,7 +59,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "cors_policies",
-    "testproject.demo",
 ]
 
 MIDDLEWARE = [

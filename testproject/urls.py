@@ -17,6 +17,7 @@ def _module_exists(name: str) -> bool:
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/public/items/", views.item_list, name="item-list"),
     path("api/public/items/<int:item_id>/", views.item_detail, name="item-detail"),

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -154,3 +156,14 @@ def echo(request: HttpRequest, rest: str = "") -> JsonResponse:
 def error(request: HttpRequest) -> HttpResponse:
     """Always fails: an allowed origin must still be able to read the 500 (the CORS headers are added to it)."""
     raise RuntimeError("/api/public/error/ fails on purpose: the demo's example of a server error.")
+
+
+#: The demo's icon: browsers ask every site for /favicon.ico, and a 404 there is noise in the server's log.
+FAVICON = Path(__file__).resolve().parent / "demo" / "static" / "demo" / "favicon.ico"
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Served by a view rather than as a static file, so it answers under any server, DEBUG or not."""
+    return HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")

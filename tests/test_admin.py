@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import django
@@ -91,23 +90,6 @@ def test_system_checks_pass() -> None:
     assert "System check identified no issues" in out.getvalue()
 
 
-def test_readme_admin_section_links_files_that_exist() -> None:
-    root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text()
-    start = readme.index("\n## Admin\n")
-    text = readme[start : readme.index("\n## ", start + 1)]
-    images = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", text)
-    assert images == [
-        "docs/screenshots/changelist.png",
-        "docs/screenshots/change-form.png",
-        "docs/screenshots/tester.png",
-        "docs/screenshots/tester-refused.png",
-    ]
-    for link in [*images, "docs/admin.md"]:
-        assert (root / link).is_file(), link
-    assert "TODO(admin)" not in readme
-
-
 # -- changelist ------------------------------------------------------------------------------------
 
 
@@ -170,8 +152,9 @@ def test_changelist_columns(admin_client: Client, make_policy: Callable[..., Any
         "False",
         "True",
     ]
-    for heading in ("Name", "Path pattern", "Origins", "Methods", "Allow credentials", "Enabled", "Priority"):
+    for heading in ("Precedence rank", "Name", "Path pattern", "Origins", "Methods", "Allow credentials", "Priority"):
         assert f">{heading}</a>" in html or f"<span>{heading}</span>" in html, heading
+    assert "column-enabled" not in html  # the rank says "off" for a disabled policy
     assert "Updated at" in html
 
 
@@ -749,3 +732,42 @@ def test_change_permission_without_add_offers_no_duplicate(
     assert '<option value="enable_policies">Enable selected policies</option>' in html
     assert "duplicate_policies" not in html
     assert "delete_selected" not in html
+
+
+# -- as a new user reads them: the rank column and the preview's note -----------------------------------
+
+
+def test_the_rank_column_says_it_is_the_precedence_rank(admin_client: Client, make_policy: Callable[..., Any]) -> None:
+    make_policy(name="api", path_pattern="/api/**")
+    html = admin_client.get(LIST_URL).content.decode()
+    header = re.search(r'<th scope="col" class="[^"]*column-precedence_rank[^"]*">(.*?)</th>', html, re.DOTALL)
+    assert header is not None
+    assert re.search(r'<div class="text"><a href="[^"]*">Precedence rank</a></div>', header[1])
+    legend = " ".join(html[html.index('<p class="cors-legend">') :].split("</p>")[0].split())
+    assert "the enabled policy with the lowest <strong>precedence rank</strong> whose pattern matches" in legend
+    assert "Disabled policies (rank <em>off</em>) apply nowhere" in legend
+
+
+def preview_note(html: str) -> str:
+    return " ".join(html.split('<p class="cors-preview-note">')[1].split("</p>")[0].split())
+
+
+def test_the_preview_points_to_warnings_only_when_there_are_some(
+    admin_client: Client, make_policy: Callable[..., Any]
+) -> None:
+    broad = make_policy(name="api", path_pattern="/api/**", allowed_origins=["https://app.example.com"])
+    html = admin_client.get(change_url(broad)).content.decode()
+    assert 'class="warning cors-shadow"' not in html
+    assert preview_note(preview_html_of(html)) == (
+        "Computed by the engine from the saved policy alone, for requests from <code>https://app.example.com</code>. "
+        "Unsaved changes are not shown."
+    )
+
+    make_policy(name="items", path_pattern="/api/items/**", allowed_origins=["https://app.example.com"])
+    html = admin_client.get(change_url(broad)).content.decode()
+    assert 'class="warning cors-shadow"' in html
+    assert "another policy takes precedence: see the warnings above." in preview_note(preview_html_of(html))
+
+
+def preview_html_of(html: str) -> str:
+    return html[html.index('id="cors-preview"') : html.index("</fieldset>", html.index('id="cors-preview"'))]

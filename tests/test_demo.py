@@ -15,23 +15,24 @@ import pytest
 from asgiref.sync import iscoroutinefunction
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command, get_commands
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
-from django.urls import path, reverse
+from django.urls import path
 
 from cors_policies.cache import snapshot
 from cors_policies.forms import AUTHORIZATION_NOTE
 from cors_policies.models import CorsPolicy
-from testproject.demo.management.commands.demo_setup import DEMO_POLICIES, PLAYGROUND_ORIGINS
+from testproject.demo.management.commands import runserver as runserver_module
+from testproject.demo.management.commands.demo_setup import PLAYGROUND_ORIGINS, address_lines
+from testproject.demo.management.commands.runserver import Command as RunserverCommand
 from testproject.middleware import OriginLog, OriginLogMiddleware, origin_log
-from testproject.playground import PRESETS
+from testproject.playground import PRESETS, presets_for
 from testproject.settings import parse_database_url
 
 # Every test may go through the CORS middleware, which reads the policies from the database.
 pytestmark = pytest.mark.django_db
-
-LOGIN_LINE = "Admin: http://127.0.0.1:8000/admin/  login: admin / admin"
 
 
 def test_demo_setup_is_idempotent(capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,7 +57,10 @@ def test_demo_setup_is_idempotent(capsys: pytest.CaptureFixture[str]) -> None:
     assert admin.check_password("admin")
 
     for out in (first, second):
-        assert LOGIN_LINE in out.splitlines()
+        # Without an address it cannot know where the demo will be served: the demo's runserver says.
+        assert "Demo login: admin / admin" in out.splitlines()
+        assert "The demo's runserver prints the admin's address once it serves." in out.splitlines()
+        assert "http://" not in out
         assert "demo only" in out
     assert "Created superuser 'admin'" in first
     assert "Created superuser" not in second
@@ -94,6 +98,132 @@ def test_demo_setup_keeps_edits() -> None:
     call_command("demo_setup", stdout=io.StringIO())
     assert CorsPolicy.objects.get(name="health").enabled is False
     assert CorsPolicy.objects.count() == 6
+
+
+OWN_8000 = {
+    "profile": ["http://localhost:8000", "http://127.0.0.1:3000", "http://localhost:3000"],
+    "public-api-tightened": ["http://localhost:8000", "http://127.0.0.1:8000"],
+}
+OWN_8001 = {
+    "profile": ["http://localhost:8001", "http://127.0.0.1:3000", "http://localhost:3000"],
+    "public-api-tightened": ["http://localhost:8001", "http://127.0.0.1:8001"],
+}
+
+
+def own_origins_stored() -> dict[str, list[str]]:
+    return dict(CorsPolicy.objects.filter(name__in=OWN_8000).values_list("name", "allowed_origins"))
+
+
+def test_demo_setup_with_an_address_follows_its_port(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("demo_setup")
+    assert own_origins_stored() == OWN_8000
+    capsys.readouterr()
+
+    call_command("demo_setup", "8001")
+    out = capsys.readouterr().out.splitlines()
+    assert own_origins_stored() == OWN_8001
+    assert (
+        "Policy 'profile' now allows the demo's own origins on port 8001: http://localhost:8001, "
+        "http://127.0.0.1:3000, http://localhost:3000"
+    ) in out
+    assert "Admin: http://127.0.0.1:8001/admin/  login: admin / admin" in out
+    assert "CORS playground: http://127.0.0.1:8001/playground/ (it calls the same server under its other name)" in out
+
+    call_command("demo_setup", "localhost:8001")
+    out = capsys.readouterr().out.splitlines()
+    assert not [line for line in out if "now allows" in line]  # nothing left to move
+    assert "Admin: http://localhost:8001/admin/  login: admin / admin" in out
+
+
+def test_demo_setup_creates_the_own_origins_on_the_port_given() -> None:
+    call_command("demo_setup", "127.0.0.1:8001", stdout=io.StringIO())
+    assert own_origins_stored() == OWN_8001
+
+
+def test_an_edited_own_origin_policy_is_left_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("demo_setup")
+    edited = ["http://localhost:8000", "https://app.example.com"]
+    CorsPolicy.objects.filter(name="public-api-tightened").update(allowed_origins=edited)
+    capsys.readouterr()
+
+    call_command("demo_setup", "8001")
+    out = capsys.readouterr().out.splitlines()
+    assert own_origins_stored() == {"profile": OWN_8001["profile"], "public-api-tightened": edited}
+    assert (
+        "Policy 'public-api-tightened' was edited: its origins are left as they are (the demo served on port 8001 "
+        "would list http://localhost:8001 there)."
+    ) in out
+
+
+@pytest.mark.parametrize("address", ["abc", "127.0.0.1:0", "70000", "127.0.0.1:", "http://127.0.0.1:8001"])
+def test_demo_setup_refuses_an_address_it_cannot_serve(address: str) -> None:
+    with pytest.raises(CommandError) as raised:
+        call_command("demo_setup", address, stdout=io.StringIO())
+    assert str(raised.value) == (
+        f"{address!r} is not an address the demo can be served on: write a port (8001) or an address and a port "
+        "(127.0.0.1:8001), as for runserver."
+    )
+    assert not CorsPolicy.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("localhost", "localhost"),
+        ("0.0.0.0", "127.0.0.1"),  # noqa: S104
+        ("0", "127.0.0.1"),
+        ("::", "127.0.0.1"),
+        ("::1", "[::1]"),
+    ],
+)
+def test_address_lines_name_what_a_browser_opens(host: str, shown: str) -> None:
+    assert address_lines(host, 8123)[0] == f"Admin: http://{shown}:8123/admin/  login: admin / admin"
+
+
+def test_the_demo_runserver_is_the_one_manage_py_runs() -> None:
+    assert get_commands()["runserver"] == "testproject.demo"
+
+
+def test_runserver_follows_the_bound_port_and_prints_it(settings: Any) -> None:
+    """What the demo's runserver does once the socket is bound (``on_bind``), here for port 54321."""
+    settings.DEBUG = True
+    call_command("demo_setup", stdout=io.StringIO())
+    out = io.StringIO()
+    command = RunserverCommand(stdout=out, no_color=True)
+    command.addr = "127.0.0.1"
+    command._raw_ipv6 = False  # type: ignore[attr-defined]  # set by runserver's handle()
+    command.on_bind(54321)
+    lines = out.getvalue().splitlines()
+    assert "Starting development server at http://127.0.0.1:54321/" in lines
+    assert "Admin: http://127.0.0.1:54321/admin/  login: admin / admin" in lines
+    assert own_origins_stored()["profile"][0] == "http://localhost:54321"
+
+
+def test_runserver_without_the_tables_says_what_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_table(port: int, stdout: Any) -> None:
+        raise DatabaseError("no such table: cors_policies_corspolicy")
+
+    monkeypatch.setattr(runserver_module, "follow_port", no_table)
+    out, err = io.StringIO(), io.StringIO()
+    command = RunserverCommand(stdout=out, stderr=err, no_color=True)
+    command.addr = "127.0.0.1"
+    command._raw_ipv6 = False  # type: ignore[attr-defined]  # set by runserver's handle()
+    command.on_bind(54321)
+    assert err.getvalue() == (
+        "The demo's policies could not be read (no such table: cors_policies_corspolicy): run manage.py migrate and "
+        "manage.py demo_setup.\n"
+    )
+    assert "Admin: http://127.0.0.1:54321/admin/  login: admin / admin" in out.getvalue().splitlines()
+
+
+def test_the_favicon_is_served(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/x-icon"
+    assert response["Cache-Control"] == "max-age=86400, public"
+    assert response.content[:4] == b"\x00\x00\x01\x00"  # an icon directory with one image
+    assert response.content[22:30] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_health(client: Client) -> None:
@@ -468,6 +598,16 @@ def test_playground_targets_the_other_name(client: Client, host: str, target: st
     assert page_config(response)["target"] == target
 
 
+@pytest.mark.parametrize(
+    ("host", "origin"), [("localhost:8001", "http://localhost:8001"), ("127.0.0.1", "http://localhost")]
+)
+def test_the_credentials_note_names_the_origin_on_this_port(client: Client, host: str, origin: str) -> None:
+    presets = page_config(client.get("/playground/", HTTP_HOST=host))["presets"]
+    [note] = [preset["note"] for preset in presets if preset["label"] == "Cookies with a credentials policy"]
+    assert note.startswith(f"Allowed from {origin} only (profile lists it, with credentials); refused from anywhere")
+    assert not [preset for preset in presets if "{" in preset["note"]]
+
+
 def test_playground_page(client: Client) -> None:
     response = client.get("/playground/", {"target": " http://api.example.test:9000 "})
     config = page_config(response)
@@ -476,7 +616,8 @@ def test_playground_page(client: Client) -> None:
     assert config["logUrl"] == "/playground/log/"
     assert config["loginUrl"] == "/admin/login/?next=/playground/"
     assert config["csrfToken"]
-    assert config["presets"] == PRESETS
+    assert config["presets"] == presets_for(response.wsgi_request)
+    assert [preset["label"] for preset in config["presets"]] == [preset["label"] for preset in PRESETS]
     page = response.content.decode()
     for preset in PRESETS:
         assert f">{preset['label']}</option>" in page
@@ -509,28 +650,6 @@ def test_tester_without_the_playground_has_no_link(client: Client, admin_user: A
     assert "cors-playground" not in page
 
 
-def test_readme_playground_section_names_what_exists() -> None:
-    from tests.test_readme import section
-
-    root = Path(__file__).resolve().parent.parent
-    text = section("## Playground")
-    for image in re.findall(r"\(docs/screenshots/([\w-]+\.png)\)", text):
-        assert (root / "docs" / "screenshots" / image).is_file(), image
-    assert "`CORS playground: http://127.0.0.1:8000/playground/`" in text
-    assert 'print(f"CORS playground: http://{addr}/playground/' in (root / "scripts" / "demo.py").read_text()
-    assert "**Send it from a real browser in the CORS playground**" in text
-    tester = root / "cors_policies" / "templates" / "admin" / "cors_policies" / "corspolicy" / "tester.html"
-    assert ">Send it from a real browser in the CORS playground</a>" in tester.read_text()
-    assert "a URL named `cors-playground`" in text
-    assert reverse("cors-playground") == "/playground/"
-    for name in ("echo", "echo-auth", "public-api"):
-        assert f"**{name}**" in text or f"`{name}`" in text
-        assert any(spec["name"] == name for spec in DEMO_POLICIES)
-    for module in ("test_cors_matrix.py", "test_playground.py"):
-        assert f"tests/browser/{module}" in text
-        assert (root / "tests" / "browser" / module).is_file()
-
-
 def test_admin_and_api_say_star_never_covers_authorization(client: Client, admin_user: Any) -> None:
     """Next to allowed headers, both faces say what the browser matrix proves."""
     client.force_login(admin_user)
@@ -539,3 +658,52 @@ def test_admin_and_api_say_star_never_covers_authorization(client: Client, admin
     schema = client.get("/api/cors/schema/", {"format": "json"}).json()
     description = schema["components"]["schemas"]["CorsPolicy"]["properties"]["allowed_headers"]["description"]
     assert description == "Request headers the browser may send; * for any except Authorization, which must be listed."
+
+
+# -- the demo served for real ----------------------------------------------------------------------------
+
+
+def test_runserver_on_a_port_the_system_picks_prints_that_port(tmp_path: Path) -> None:
+    """``runserver 127.0.0.1:0``: the printed address is the one served, and the own origins follow it."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = Path(__file__).resolve().parent.parent
+    env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "PYTHONUNBUFFERED": "1"}
+    manage = [sys.executable, str(root / "manage.py")]
+    for command in (["migrate", "-v0"], ["demo_setup"]):
+        subprocess.run([*manage, *command], cwd=root, env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [*manage, "runserver", "--noreload", "127.0.0.1:0"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("Admin: ") for line in lines) and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line:
+                break
+            lines.append(line.strip())
+        [admin_line] = [line for line in lines if line.startswith("Admin: ")]
+        port = int(re.fullmatch(r"Admin: http://127\.0\.0\.1:(\d+)/admin/  login: admin / admin", admin_line)[1])  # type: ignore[index]
+        assert port != 0
+        assert f"Starting development server at http://127.0.0.1:{port}/" in lines
+        assert (
+            f"Policy 'profile' now allows the demo's own origins on port {port}: http://localhost:{port}, "
+            "http://127.0.0.1:3000, http://localhost:3000"
+        ) in lines
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/favicon.ico", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

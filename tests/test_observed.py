@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import sys
 import threading
 import time
-import types
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +18,6 @@ from django.db import connection
 from django.test import AsyncClient, Client
 
 from cors_policies import observed
-from cors_policies.conf import DEFAULTS
 from cors_policies.models import CorsPolicy, ObservedOrigin
 from cors_policies.observed import MAX_FLUSH_ATTEMPTS, Recorder, is_storable, prune, recorder, write_rows
 from cors_policies.signals import cors_decision
@@ -896,88 +891,3 @@ class TestSignal:
 
         monkeypatch.setattr(cors_decision, "send", fail)
         assert client.get("/t/echo", HTTP_ORIGIN=APP)["Access-Control-Allow-Origin"] == APP
-
-
-# ==================================================================================================
-# The README's Observability section
-# ==================================================================================================
-
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-
-
-def observability_section() -> str:
-    start = README.index("\n## Observability\n")
-    return README[start : README.index("\n## ", start + 1)]
-
-
-def python_blocks(text: str) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", text, re.DOTALL)
-
-
-def test_readme_settings_are_the_defaults() -> None:
-    block = python_blocks(observability_section())[0]
-    namespace: dict[str, Any] = {}
-    exec(block, namespace)  # noqa: S102  (the README's own example)
-    documented = namespace["CORS_POLICIES"]
-    assert documented == {key: value for key, value in DEFAULTS.items() if key.startswith("OBSERVE")}
-
-
-def test_readme_screenshot_exists() -> None:
-    images = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", observability_section())
-    assert images == ["docs/screenshots/observed.png"]
-    assert (Path(__file__).resolve().parent.parent / images[0]).is_file()
-
-
-@pytest.mark.urls("tests.urls")
-@pytest.mark.django_db
-def test_readme_prometheus_example_counts(
-    client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The example runs as written, against a stand-in for prometheus_client's Counter."""
-
-    class Counter:
-        def __init__(self, name: str, documentation: str, labelnames: list[str]) -> None:
-            self.counts: dict[tuple[str, ...], int] = {}
-
-        def labels(self, *values: str) -> Any:
-            counter = self
-
-            class Child:
-                def inc(self) -> None:
-                    counter.counts[values] = counter.counts.get(values, 0) + 1
-
-            return Child()
-
-    fake = types.ModuleType("prometheus_client")
-    fake.Counter = Counter  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "prometheus_client", fake)
-    namespace: dict[str, Any] = {"__name__": "metrics_example"}
-    exec(python_blocks(observability_section())[-1], namespace)  # noqa: S102
-    make_policy(name="tight", path_pattern="/t/**", allowed_origins=[], report_only=True)
-    cors_decision.connect(namespace["count_cors_decision"], dispatch_uid="readme_example")
-    try:
-        client.get("/t/echo", HTTP_ORIGIN=APP)
-        client.get("/t/echo", HTTP_ORIGIN=APP)
-        client.get("/t/echo", HTTP_ORIGIN=EVIL)
-    finally:
-        cors_decision.disconnect(dispatch_uid="readme_example")
-    assert namespace["CORS_DECISIONS"].counts == {("api", "allowed", ""): 2, ("api", "refused", "origin"): 1}
-    assert namespace["CORS_REPORT_ONLY"].counts == {("tight", "refused"): 2}
-
-
-def test_readme_log_line_is_what_the_engine_says() -> None:
-    from cors_policies.engine import PolicySet, PolicySpec
-
-    line = re.search(r"```\n(CORS refused .*)\n```", observability_section())
-    assert line is not None
-    profile = PolicySpec(
-        id=1,
-        name="profile",
-        path_pattern="/api/profile/**",
-        allowed_origins=["http://localhost:8000", "http://127.0.0.1:3000", "http://localhost:3000"],
-    )
-    decision = PolicySet.build([profile]).evaluate(origin="http://localhost:5173", method="GET", path="/api/profile/")
-    assert line.group(1) == (
-        "CORS refused GET /api/profile/ from origin http://localhost:5173 by policy 'profile': "
-        + "; ".join(decision.reasons)
-    )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import call_command
 
 from cors_policies.models import CorsPolicy
 from tests.factories import CorsPolicyFactory
@@ -123,7 +128,6 @@ def test_disable_a_policy_with_the_action(login: Callable[[], Any], live_server:
 
     assert texts(page, "ul.messagelist li") == ["Disabled 1 policy."]
     row = page.locator("#result_list tbody tr", has=page.locator("th.field-name", has_text="target"))
-    assert row.locator("td.field-enabled img").get_attribute("alt") == "False"
     assert row.locator("td.field-precedence_rank").inner_text() == "off"
     target.refresh_from_db()
     keep.refresh_from_db()
@@ -178,3 +182,59 @@ def test_tester_is_linked_prefilled_from_each_row(login: Callable[[], Any], live
     assert page.input_value("#id_path") == "/api/public/example"
     assert texts(page, "#cors-verdict") == ["Allowed. The browser lets the page read the response."]
     assert re.search(r"^curl -si http://localhost:\d+/api/public/example", page.inner_text("#cors-curl"))
+
+
+def test_the_policy_list_fits_a_1280_pixel_window(
+    login: Callable[[], Any], live_server: Any, page: Any, committed: Callable[[], Any]
+) -> None:
+    """The demo's policies and one more, as in the screenshots, with the navigation sidebar open as a new user
+    sees it: every column is on screen, neither the page nor the table scrolls sideways."""
+    with committed():
+        call_command("demo_setup", stdout=io.StringIO())
+        CorsPolicyFactory(
+            name="api-default",
+            path_pattern="/api/**",
+            allowed_origins=["https://*.example.com"],
+            allowed_methods=["GET"],
+            allow_credentials=True,
+        )
+    login()
+    page.goto(live_server.url + LIST_PATH)
+    assert page.viewport_size["width"] == 1280
+    assert page.is_visible("#nav-sidebar")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    results = page.evaluate("(e => [e.scrollWidth, e.clientWidth])(document.querySelector('#changelist .results'))")
+    assert results[0] <= results[1], results
+    right = page.evaluate("document.querySelector('#result_list thead th:last-child').getBoundingClientRect().right")
+    assert right <= 1280
+    assert texts(page, "#result_list thead th .text")[1:3] == ["PRECEDENCE RANK", "NAME"]
+    assert len(texts(page, "#result_list tbody tr")) == 7
+
+
+def test_no_page_of_the_admin_tour_answers_an_error(
+    login: Callable[[], Any], live_server: Any, page: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nor the requests Chromium makes by itself: /favicon.ico is answered (the live server logs every 4xx)."""
+    caplog.set_level(logging.WARNING, logger="django.request")
+    failures: list[str] = []
+
+    def note_failure(response: Any) -> None:
+        if response.status >= 400:
+            failures.append(f"{response.status} {response.url}")
+
+    page.on("response", note_failure)
+    policy = CorsPolicy.objects.create(name="api", path_pattern="/api/**", allowed_origins=["https://app.example.com"])
+    login()
+    tour = [
+        "/",
+        LIST_PATH,
+        f"{LIST_PATH}{policy.pk}/change/",
+        f"{LIST_PATH}test/",
+        "/admin/cors_policies/observedorigin/",
+    ]
+    for path in tour:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+    assert page.evaluate("fetch('/favicon.ico').then(response => response.status)") == 200
+    assert failures == []
+    assert [record.getMessage() for record in caplog.records if record.name == "django.request"] == []

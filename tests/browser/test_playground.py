@@ -206,3 +206,19 @@ def test_bad_input_says_what_to_write(playground: Callable[..., Any]) -> None:
     assert page.inner_text("#pg-error") == (
         "Write the target as an origin, such as http://localhost:8000, and the path as /api/public/items/."
     )
+
+
+def test_the_credentials_example_works_on_the_port_served(context: Any, port: int) -> None:
+    """The live server's port is never 8000: ``demo_setup ADDRESS`` (as the demo's runserver does with the port it
+    bound) moves the profile policy's own origin there, and the page on http://localhost:PORT may read it."""
+    assert port != 8000
+    call_command("demo_setup", f"127.0.0.1:{port}", stdout=io.StringIO())
+    log_in(context, TARGET_HOST)
+    page = context.new_page()
+    page.goto(f"http://{TARGET_HOST}:{port}/playground/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.select_option("#pg-preset", label="Cookies with a credentials policy")
+    assert page.inner_text("#pg-preset-note").startswith(f"Allowed from http://localhost:{port} only")
+    send(page)
+    assert page.inner_text("#pg-browser-verdict") == "Allowed: fetch() resolved and the page read the response."
+    assert page.inner_text("#pg-agreement") == "The browser did what the server's answer says."

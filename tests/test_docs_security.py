@@ -1,23 +1,20 @@
-"""SECURITY.md and the README's Security section: linked, complete, and in step with the code."""
+"""SECURITY.md and docs/security.md: included in the site, complete, and in step with the code."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from cors_policies.analysis import policy_warnings
 from cors_policies.engine import MAX_ORIGIN_LENGTH, PolicySpec
+from tests.docs_pages import ROOT, page
 
-ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text()
 SECURITY = (ROOT / "SECURITY.md").read_text()
 
 
-def test_the_readme_links_security_md_before_the_playground() -> None:
-    start = README.index("\n## Security\n")
-    section = README[start : README.index("\n## ", start + 1)]
-    assert "[SECURITY.md](SECURITY.md)" in section
-    assert start < README.index("\n## Playground\n")
+def test_the_site_page_is_security_md_itself() -> None:
+    assert page("security.md").startswith('--8<-- "SECURITY.md"\n')
+    readme = page("README.md")
+    assert "[Security](SECURITY.md)" in readme
 
 
 def test_security_md_has_the_threat_model_the_guarantees_and_how_to_report() -> None:
