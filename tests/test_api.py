@@ -404,7 +404,14 @@ def test_a_name_taken_concurrently_is_a_400_not_a_500(api: APIClient, monkeypatc
         ('"text"', "application/json", 400, None),
         ("null", "application/json", 400, None),
         ('{"max_age": NaN}', "application/json", 400, "JSON parse error"),
-        ("[" * 5000, "application/json", 400, f"JSON parse error - nested more than {MAX_DEPTH} levels deep."),
+        # Unclosed: Python 3.11 stops at its recursion limit, 3.13 at the end of the input. A 400 either way.
+        ("[" * 5000, "application/json", 400, "JSON parse error - "),
+        (
+            "[" * 5000 + "]" * 5000,
+            "application/json",
+            400,
+            f"JSON parse error - nested more than {MAX_DEPTH} levels deep.",
+        ),
         (
             '{"allowed_origins": ' + "[" * 40 + "]" * 40 + "}",
             "application/json",
