@@ -77,6 +77,7 @@ def test_install_page_steps_follow_the_convention() -> None:
     commands = [line for step in steps if step.action == "run" for line in step.body.splitlines()]
     assert commands[0] == "python -m pip install cors-policies"
     assert "python manage.py migrate" in commands
+    assert "python manage.py check" in commands
     assert "cors_policies.middleware.CorsPolicyMiddleware" in "".join(
         s.body for s in steps if s.target == "settings.py"
     )
@@ -237,10 +238,17 @@ def test_the_app_comes_from_the_wheel_not_a_source_tree(project: Project) -> Non
 
 @slow
 def test_checks_migrations_and_static_files(project: Project) -> None:
-    checked = project.outputs["python manage.py check --deploy"]
+    manage = [str(project.python), "manage.py"]
+    # A new project fails --deploy on its own account (DEBUG, SECRET_KEY, Django 6.1's console email
+    # backend): only the app's and drf-spectacular's messages matter here, and none may be an error.
+    deploy = subprocess.run(
+        [*manage, "check", "--deploy"], cwd=project.folder, env=project.env, capture_output=True, text=True, check=False
+    )
+    checked = deploy.stdout + deploy.stderr
+    assert "System check identified" in checked or deploy.returncode == 0, checked
     assert "cors_policies.E" not in checked
     assert "drf_spectacular.E" not in checked
-    manage = [str(project.python), "manage.py"]
+    assert "(cors_policies.W001)" in checked  # the probe sees the app's messages: a LocMemCache here
     run([*manage, "makemigrations", "--check", "--dry-run"], project.folder, project.env)
     static = project.folder / "staticfiles"
     assert (static / "cors_policies" / "admin.css").is_file()
