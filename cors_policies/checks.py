@@ -1,6 +1,6 @@
 """System checks: each misconfiguration has a stable ID (cors_policies.E001...), tested by ID.
 
-E001 middleware missing; E002 below middleware that can answer first; E003-E008, E010, E011 invalid
+E001 middleware missing; E002 below middleware that can answer first; E003-E008, E010-E014 invalid
 ``CORS_POLICIES``; E009 django-cors-headers' middleware installed too; W001 (``check --deploy``) a
 per-process cache at ``CACHE_ALIAS``; W002 (``check --database``, and so ``migrate``) a stored policy the
 engine cannot compile, which serving skips.
@@ -108,28 +108,20 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="cors_policies.E006",
             )
         )
-    classes = value.get("API_PERMISSION_CLASSES", DEFAULTS["API_PERMISSION_CLASSES"])
-    if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
+    messages.extend(check_class_paths(value, "API_PERMISSION_CLASSES", "rest_framework.permissions.IsAdminUser"))
+    messages.extend(
+        check_class_paths(value, "API_AUTHENTICATION_CLASSES", "rest_framework.authentication.SessionAuthentication")
+    )
+    public = value.get("PUBLIC_SCHEMA", DEFAULTS["PUBLIC_SCHEMA"])
+    if not isinstance(public, bool):
         messages.append(
             Error(
-                f"CORS_POLICIES['API_PERMISSION_CLASSES'] is {classes!r}; it must be a list of dotted paths.",
-                hint=f"The default is {DEFAULTS['API_PERMISSION_CLASSES']!r}.",
-                id="cors_policies.E008",
+                f"CORS_POLICIES['PUBLIC_SCHEMA'] is {public!r}; it must be True or False.",
+                hint="False (the default) gives the schema and docs pages the API's permission; True opens them "
+                "to anyone.",
+                id="cors_policies.E014",
             )
         )
-    else:
-        for path in classes:
-            try:
-                import_string(path)
-            except ImportError as exc:
-                messages.append(
-                    Error(
-                        f"CORS_POLICIES['API_PERMISSION_CLASSES'] names {path!r}, which cannot be imported ({exc}).",
-                        hint="Write the dotted path of a DRF permission class, such as "
-                        "'rest_framework.permissions.IsAdminUser'.",
-                        id="cors_policies.E008",
-                    )
-                )
     configured = getattr(settings, "CACHES", {}) or {}
     alias = value.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
     if configured and (not isinstance(alias, str) or alias not in configured):
@@ -161,6 +153,34 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     messages.extend(check_observe_settings(value))
+    return messages
+
+
+def check_class_paths(value: dict[str, Any], key: str, example: str) -> list[CheckMessage]:
+    """E008: a setting that names DRF classes must be a list of importable dotted paths (None: the default)."""
+    classes = value.get(key, DEFAULTS[key])
+    if classes is None and DEFAULTS[key] is None:
+        return []
+    if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
+        return [
+            Error(
+                f"CORS_POLICIES[{key!r}] is {classes!r}; it must be a list of dotted paths.",
+                hint=f"The default is {DEFAULTS[key]!r}.",
+                id="cors_policies.E008",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    for path in classes:
+        try:
+            import_string(path)
+        except ImportError as exc:
+            messages.append(
+                Error(
+                    f"CORS_POLICIES[{key!r}] names {path!r}, which cannot be imported ({exc}).",
+                    hint=f"Write the dotted path of a DRF class, such as {example!r}.",
+                    id="cors_policies.E008",
+                )
+            )
     return messages
 
 

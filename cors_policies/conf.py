@@ -12,6 +12,13 @@ Defaults (every key optional)::
         # default requires the Django model permissions on CorsPolicy (view for reading and evaluate,
         # add/change/delete for writes, add+change(+delete with prune) for import).
         "API_PERMISSION_CLASSES": ["cors_policies.api.permissions.CorsPolicyPermissions"],
+        # How the REST API authenticates: DRF authentication classes as dotted paths. None (the default):
+        # tokens when rest_framework.authtoken is installed, then the session. The project's REST_FRAMEWORK
+        # defaults are not used, so they cannot open or break the API.
+        "API_AUTHENTICATION_CLASSES": None,
+        # True: anyone may read the OpenAPI schema and its Swagger UI page; False (the default): they need
+        # what the API needs (authenticated, view permission on CORS policies).
+        "PUBLIC_SCHEMA": False,
         # Observed origins (cors_policies.observed): counted in memory, written every interval.
         "OBSERVE": True,               # False: record nothing (logging and the cors_decision signal remain)
         "OBSERVE_FLUSH": "thread",     # who writes: "thread" (a background thread per process), "request"
@@ -40,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_INTERVAL": 1.0,
     "PREFLIGHT_STATUS": 200,
     "API_PERMISSION_CLASSES": ["cors_policies.api.permissions.CorsPolicyPermissions"],
+    "API_AUTHENTICATION_CLASSES": None,
+    "PUBLIC_SCHEMA": False,
     "OBSERVE": True,
     "OBSERVE_FLUSH": "thread",
     "OBSERVE_FLUSH_INTERVAL": 5.0,

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Run the demo: ``python3 scripts/demo.py [addr:port]``.
 
-Creates ``.venv`` if needed, migrates the SQLite database, creates the demo policies and the admin user,
-then starts Django's development server (on 127.0.0.1:8000 unless you pass another address) and prints the
-admin's and the CORS playground's addresses.
+Creates ``.venv`` if needed (the app and its run-time dependencies only: no test tools), migrates the SQLite
+database, creates the demo policies and the admin user, then starts Django's development server (on
+127.0.0.1:8000 unless you pass another address) and prints the admin's and the CORS playground's addresses.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ DEFAULT_ADDR = "127.0.0.1:8000"
 
 
 def main(argv: list[str]) -> None:
-    python = ensure_venv()
+    python = ensure_venv("demo")
     manage = ROOT / "manage.py"
     run([python, manage, "migrate", "--noinput"])
     run([python, manage, "demo_setup"])

@@ -185,7 +185,7 @@ def take_screenshots(base: str, output: Path) -> list[Path]:
 
 def main(argv: list[str]) -> None:
     if Path(sys.prefix).resolve() != VENV.resolve():
-        python = ensure_venv()
+        python = ensure_venv("dev")
         exec_in_venv([python, Path(__file__).resolve(), *argv])
     if not os.access(CHROMIUM, os.X_OK):
         sys.exit(f"error: {CHROMIUM} is missing (on Debian: apt-get install chromium)")

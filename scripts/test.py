@@ -17,7 +17,7 @@ from _venv import ensure_venv, exec_in_venv, run
 
 
 def main(argv: list[str]) -> None:
-    python = ensure_venv()
+    python = ensure_venv("dev")
     if argv:
         exec_in_venv([python, "-m", "pytest", *argv])
     run([python, "-m", "ruff", "check", "."])

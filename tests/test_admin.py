@@ -328,8 +328,11 @@ def assert_error_at_field(response: Any, field: str, message: str) -> None:
     """The message is in the form's errors for ``field`` and rendered inside that field's row."""
     assert message in field_errors(response)[field]
     html = response.content.decode()
-    start = html.index(f'class="form-row errors field-{field}"')
-    row = html[start : html.index('class="form-row', start + 10)]
+    # The row's classes differ between Django versions ("form-row errors field-x" up to 6.0, the errors
+    # class on an inner element from 6.1): find the row by its field class, whatever else it carries.
+    found = re.search(rf'<div class="form-row[^"]* field-{field}(?=[ "])', html)
+    assert found, f"no form row for {field}"
+    row = html[found.start() : html.index('<div class="form-row', found.end())]
     assert escape(message) in row
 
 

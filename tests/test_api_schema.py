@@ -57,8 +57,12 @@ CONFIG = {"checks": {"negative_data_rejection": {"expected-statuses": REJECTED}}
 
 
 @pytest.fixture
-def api_schema(_in_test_transaction: None) -> Any:
-    return schemathesis.openapi.from_wsgi(SCHEMA_URL, application, config=schemathesis.Config.from_dict(CONFIG))
+def api_schema(_in_test_transaction: None, token: str) -> Any:
+    """The schema, read as the API's superuser: it needs the API's permission."""
+    config = schemathesis.Config.from_dict(CONFIG)
+    return schemathesis.openapi.from_wsgi(
+        SCHEMA_URL, application, config=config, headers={"Authorization": f"Token {token}"}
+    )
 
 
 @pytest.fixture

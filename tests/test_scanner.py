@@ -87,7 +87,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
                     if response.status == 200:
                         break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):  # a worker still importing: wait
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the demo did not start: {server.stderr.read()!r}") from None  # type: ignore[union-attr]
                 time.sleep(0.2)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.utils.module_loading import import_string
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import BasePermission, DjangoModelPermissions
 from rest_framework.request import Request
 
@@ -57,3 +59,20 @@ class CorsPolicyPermissions(DjangoModelPermissions):
 def api_permission_classes() -> list[type[BasePermission]]:
     """The classes named by ``CORS_POLICIES["API_PERMISSION_CLASSES"]`` (dotted paths), read live."""
     return [import_string(path) for path in conf.API_PERMISSION_CLASSES]
+
+
+def api_authentication_classes() -> list[type[BaseAuthentication]]:
+    """``CORS_POLICIES["API_AUTHENTICATION_CLASSES"]`` (dotted paths), read live; by default (None) tokens,
+    when ``rest_framework.authtoken`` is installed, then the admin's session (which enforces CSRF).
+
+    Token first: DRF takes the ``WWW-Authenticate`` challenge from the first class, so a request without
+    credentials gets 401 rather than 403. Without ``rest_framework.authtoken`` there is no token table to
+    read, so the class is left out rather than answer 500 to an ``Authorization: Token ...`` header.
+    """
+    paths = conf.API_AUTHENTICATION_CLASSES
+    if paths is None:
+        default: list[type[BaseAuthentication]] = [SessionAuthentication]
+        if apps.is_installed("rest_framework.authtoken"):
+            default.insert(0, TokenAuthentication)
+        return default
+    return [import_string(path) for path in paths]

@@ -21,10 +21,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *router.urls,
 ]
 
-if apps.is_installed("drf_spectacular"):  # the UI page's template lives in that app
-    from drf_spectacular.views import SpectacularSwaggerView
-
-    urlpatterns.append(path("schema/docs/", SpectacularSwaggerView.as_view(url_name=f"{app_name}:schema"), name="docs"))
+# The Swagger UI page needs drf-spectacular's template and the sidecar's static files: both apps installed.
+if apps.is_installed("drf_spectacular") and apps.is_installed("drf_spectacular_sidecar"):
+    urlpatterns.append(path("schema/docs/", views.DocsView.as_view(), name="docs"))
 
 # Last: any other URL ending in "/" under the API answers a JSON 404. (Without a slash, CommonMiddleware's
 # APPEND_SLASH redirects first, as for the API's own URLs.)

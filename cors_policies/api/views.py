@@ -9,37 +9,46 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
+from django.templatetags.static import static
 from django.utils.http import parse_etags
 from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics, status, viewsets
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
+from rest_framework.metadata import BaseMetadata, SimpleMetadata
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.schemas.inspectors import ViewInspector
 from rest_framework.serializers import BaseSerializer
 from rest_framework.validators import UniqueValidator
-from rest_framework.views import APIView
+from rest_framework.versioning import BaseVersioning
+from rest_framework.views import APIView, exception_handler
 
 from .. import history, sync
 from ..cache import snapshot
+from ..conf import conf
 from ..models import CorsPolicy, ObservedOrigin
 from .observed import ObservedOriginFilter, ObservedOriginSerializer
+from .openapi import CorsPolicyAutoSchema, extend_schema
 from .parsers import JSONParser
-from .permissions import api_permission_classes
+from .permissions import api_authentication_classes, api_permission_classes
 from .serializers import (
     POLICY_FIELDS,
     CorsPolicySerializer,
@@ -48,7 +57,6 @@ from .serializers import (
     EvaluateSerializer,
     ImportResultSerializer,
     PolicyDocumentSerializer,
-    StrictFieldsMixin,
 )
 
 #: Largest primary key a BigAutoField holds; larger ids are simply not found.
@@ -102,16 +110,6 @@ class PreconditionFailed(APIException):
 # --------------------------------------------------------------------------------------------------
 
 
-class CorsPolicyAutoSchema(AutoSchema):
-    """drf-spectacular's AutoSchema, plus ``additionalProperties: false`` on bodies that refuse unknown keys."""
-
-    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
-        result: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
-        if direction == "request" and isinstance(serializer, StrictFieldsMixin):
-            result["additionalProperties"] = False
-        return result
-
-
 class CorsPolicySchemaGenerator(SchemaGenerator):
     """Only this app's endpoints, wherever the project mounts it and whatever other APIs it has."""
 
@@ -122,10 +120,33 @@ class CorsPolicySchemaGenerator(SchemaGenerator):
         self.endpoints = [endpoint for endpoint in endpoints if getattr(endpoint[3], "cls", None) in API_VIEWS]
 
 
-class SchemaView(SpectacularAPIView):
+class SchemaPermissionsMixin:
+    """The API's authentication; its permission too, unless ``CORS_POLICIES["PUBLIC_SCHEMA"]`` opens the page."""
+
+    schema: ViewInspector | None = None  # not an API operation: in no schema, whatever the project's settings
+    versioning_class: type[BaseVersioning] | None = None
+    content_negotiation_class: type[BaseContentNegotiation] = DefaultContentNegotiation
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        return [authentication() for authentication in api_authentication_classes()]
+
+    def get_permissions(self) -> list[BasePermission]:
+        classes = [AllowAny] if conf.PUBLIC_SCHEMA is True else api_permission_classes()
+        return [permission() for permission in classes]
+
+    def required_model_actions(self, request: Request) -> list[str]:
+        return ["view"]
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+
+class SchemaView(SchemaPermissionsMixin, SpectacularAPIView):
     """The OpenAPI 3 schema of this API (YAML by default; ``?format=json`` or ``Accept: application/json``)."""
 
     generator_class = CorsPolicySchemaGenerator
+    serve_public = True  # the same document for everyone who may read it
+    urlconf = None
     custom_settings = {
         "TITLE": "CORS policies API",
         "DESCRIPTION": (
@@ -136,6 +157,26 @@ class SchemaView(SpectacularAPIView):
         "VERSION": "1",
         "COMPONENT_SPLIT_REQUEST": True,
     }
+
+
+class DocsView(SchemaPermissionsMixin, SpectacularSwaggerView):
+    """Swagger UI for the schema, its scripts and styles served from drf-spectacular-sidecar (no CDN)."""
+
+    title = "CORS policies API"
+    url_name = "cors_policies_api:schema"  # replaced by the namespace the project mounts the API under
+
+    def _get_schema_url(self, request: Request) -> str:
+        namespace = request.resolver_match.namespace if request.resolver_match else "cors_policies_api"
+        self.url_name = f"{namespace}:schema"
+        return str(super()._get_schema_url(request))
+
+    @staticmethod
+    def _swagger_ui_resource(filename: str) -> str:
+        return static(f"drf_spectacular_sidecar/swagger-ui-dist/{filename}")
+
+    @staticmethod
+    def _swagger_ui_favicon() -> str:
+        return static("drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png")
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
@@ -237,10 +278,24 @@ class CorsPolicyPagination(PageNumberPagination):
 
 
 class ApiPermissionsMixin:
-    """Permission classes from ``CORS_POLICIES["API_PERMISSION_CLASSES"]``, read per request."""
+    """What the API's views depend on, set here so that the project's ``REST_FRAMEWORK`` defaults change none
+    of it; authentication and permission classes come from ``CORS_POLICIES``, read per request."""
+
+    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer, BrowsableAPIRenderer]
+    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
+    content_negotiation_class: type[BaseContentNegotiation] = DefaultContentNegotiation
+    metadata_class: str | type[BaseMetadata] | None = SimpleMetadata
+    versioning_class: type[BaseVersioning] | None = None
+    schema: ViewInspector | None = CorsPolicyAutoSchema()
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        return [authentication() for authentication in api_authentication_classes()]
 
     def get_permissions(self) -> list[BasePermission]:
         return [permission() for permission in api_permission_classes()]
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
 
 
 @extend_schema_view(
