@@ -41,6 +41,7 @@ from .conf import conf
 from .engine import SAFELISTED_METHODS, CompiledPolicy, Decision, PolicySet, PolicySpec
 from .forms import CorsPolicyForm, RequestTestForm
 from .models import REASON_LABELS, SPEC_FIELDS, CorsPolicy, ObservedOrigin
+from .text import MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS
 
 #: How many origins the changelist shows before "+N more".
 SHORT_ORIGINS = 2
@@ -97,6 +98,22 @@ class RankIn(models.Func):
 
 def _rank_case(ids: list[int], default: int) -> RankIn | models.Value:
     return RankIn(ids, default) if ids else models.Value(default)
+
+
+def limit_search(request: HttpRequest, search_term: str) -> str:
+    """The first MAX_SEARCH_TERMS words of a search, within MAX_SEARCH_LENGTH characters (each word is one more
+    condition in the query, and SQLite refuses a query of a few thousand, or a long LIKE pattern), with a
+    message when something was left out."""
+    words = list(smart_split(search_term))
+    if len(words) <= MAX_SEARCH_TERMS and len(search_term) <= MAX_SEARCH_LENGTH:
+        return search_term
+    kept = " ".join(words[:MAX_SEARCH_TERMS])[:MAX_SEARCH_LENGTH]
+    messages.warning(
+        request,
+        f"Searched for {kept[:60]!r}{'…' if len(kept) > 60 else ''} only: a search may have {MAX_SEARCH_TERMS} "
+        f"words and {MAX_SEARCH_LENGTH} characters (every word must match, so a few well-chosen words find as much).",
+    )
+    return kept
 
 
 def copy_name(name: str, taken: set[str]) -> str:
@@ -219,6 +236,7 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         The lists are JSON: they are cast to text (SQLite and PostgreSQL alike) and the word is searched
         JSON-encoded, so a regex's backslash (stored as ``\\\\``) is found as typed.
         """
+        search_term = limit_search(request, search_term)
         if search_term and "origins_text" not in queryset.query.annotations:
             queryset = queryset.alias(
                 origins_text=Cast("allowed_origins", output_field=models.TextField()),
@@ -516,6 +534,11 @@ class ObservedOriginAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ("cors_policies/admin.css",)}
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet[ObservedOrigin], search_term: str
+    ) -> tuple[models.QuerySet[ObservedOrigin], bool]:
+        return super().get_search_results(request, queryset, limit_search(request, search_term))
 
     # -- permissions ---------------------------------------------------------------------------
 

@@ -267,7 +267,12 @@ VALIDATION_CASES = [
     ("allowed_origins", {"a": 1}, 'Write a list of strings, such as ["https://app.example.com"].'),
     ("allowed_origins", None, "This field may not be null."),
     ("allowed_origins", [5], '5 is not a string; write a list of strings, such as ["https://app.example.com"].'),
-    ("allowed_origins", ["https://a.test\x00"], "Null characters are not allowed."),
+    (
+        "allowed_origins",
+        ["https://a.test\x00"],
+        "'https://a.test\\x00' contains the control character U+0000 (NUL) at character 15, which cannot be sent "
+        "in a header or shown as it is; remove it (write the value on one line).",
+    ),
     (
         "allowed_origin_regexes",
         ["(unclosed"],

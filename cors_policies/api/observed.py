@@ -11,11 +11,11 @@ from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
 from ..models import REASON_LABELS, EnforcedVerdict, ObservedOrigin, Verdict
+from .params import MAX_ID, bounded_int, is_number
 
 #: The refusal codes a row can carry (allowed rows have none).
 REASONS = tuple(code for code in REASON_LABELS if code)
 VERDICTS = tuple(Verdict.values)
-MAX_ID = 2**63 - 1
 
 
 class ObservedOriginSerializer(serializers.ModelSerializer[ObservedOrigin]):
@@ -76,9 +76,9 @@ class ObservedOriginFilter(BaseFilterBackend):
         params = request.query_params
         policy = params.get("policy")
         if policy is not None:
-            if not (policy.isascii() and policy.isdigit() and 1 <= int(policy) <= MAX_ID):
+            if not (is_number(policy) and 1 <= bounded_int(policy) <= MAX_ID):
                 raise ValidationError({"policy": [f"Write policy=N with N a policy's id, not {policy[:50]!r}."]})
-            queryset = queryset.filter(policy_id=int(policy))
+            queryset = queryset.filter(policy_id=bounded_int(policy))
         verdict = _choice(request, "verdict", VERDICTS)
         if verdict is not None:
             queryset = queryset.filter(verdict=verdict)

@@ -12,9 +12,12 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import BadRequest as DjangoBadRequest
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import IntegrityError, router, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.template.response import SimpleTemplateResponse
 from django.utils.http import parse_etags
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
@@ -26,7 +29,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -38,7 +41,8 @@ from .. import history, sync
 from ..cache import snapshot
 from ..models import CorsPolicy, ObservedOrigin
 from .observed import ObservedOriginFilter, ObservedOriginSerializer
-from .parsers import JSONParser
+from .params import MAX_ID, bounded_int, is_number, search_terms_within_limit
+from .parsers import JSONParser, too_large
 from .permissions import api_permission_classes
 from .serializers import (
     POLICY_FIELDS,
@@ -51,8 +55,6 @@ from .serializers import (
     StrictFieldsMixin,
 )
 
-#: Largest primary key a BigAutoField holds; larger ids are simply not found.
-MAX_ID = 2**63 - 1
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -65,11 +67,6 @@ STALE_ETAG = (
     "The policy changed since you read it: its ETag is no longer {sent}. GET it again, reapply your change "
     "and send the new ETag in If-Match (or leave If-Match out to overwrite whatever is there)."
 )
-
-
-def is_number(value: str) -> bool:
-    """ASCII digits only: str.isdigit() is also true for "¹" or "٣", which int() refuses or reads otherwise."""
-    return value.isascii() and value.isdigit()
 
 
 def query_flag(request: Request, name: str) -> bool:
@@ -89,6 +86,12 @@ def policy_etag(data: Mapping[str, Any]) -> str:
     """A strong ETag of a policy's representation: ``updated_at`` is part of it, so every save changes it."""
     payload = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return '"' + hashlib.sha256(payload.encode()).hexdigest()[:32] + '"'
+
+
+class BadRequest(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request is malformed."
+    default_code = "bad_request"
 
 
 class PreconditionFailed(APIException):
@@ -199,7 +202,7 @@ class PolicySearchFilter(SearchFilter):
             terms: list[str] = super().get_search_terms(request)
         except ValidationError as exc:  # DRF reports a NUL character without saying which parameter
             raise ValidationError({self.search_param: exc.detail}) from None
-        return terms
+        return search_terms_within_limit(self.search_param, terms)
 
 
 class CorsPolicyPagination(PageNumberPagination):
@@ -214,9 +217,9 @@ class CorsPolicyPagination(PageNumberPagination):
         value = request.query_params.get(name)
         if value is None:
             return None
-        if not is_number(value) or int(value) < 1:
+        if not is_number(value) or bounded_int(value) < 1:
             raise ValidationError({name: [f"Write {name}=N with N a whole number from 1, not {value[:50]!r}."]})
-        return int(value)
+        return bounded_int(value)  # past the last page whatever its length: a 404, as for any such page
 
     def get_page_size(self, request: Request) -> int:
         size = self.positive_int(request, self.page_size_query_param)
@@ -237,10 +240,37 @@ class CorsPolicyPagination(PageNumberPagination):
 
 
 class ApiPermissionsMixin:
-    """Permission classes from ``CORS_POLICIES["API_PERMISSION_CLASSES"]``, read per request."""
+    """Permission classes from ``CORS_POLICIES["API_PERMISSION_CLASSES"]``, read per request; and Django's own
+    refusals of a request (more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS, a bad request) answered
+    as JSON like the API's other errors, not as the project's HTML 400 page."""
 
     def get_permissions(self) -> list[BasePermission]:
         return [permission() for permission in api_permission_classes()]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, RequestDataTooBig):
+            exc = too_large()
+        elif isinstance(exc, (SuspiciousOperation, DjangoBadRequest)):
+            exc = BadRequest(str(exc) or BadRequest.default_detail)
+        return super().handle_exception(exc)  # type: ignore[misc]
+
+
+class AtomicWritesMixin:
+    """A write happens whole or not at all: the handler, the admin history it writes and the rendering of the
+    answer run in one transaction, rolled back on an error response or an exception. (A value that made the
+    answer fail to render once left its row behind, and every later read failed on it.)"""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method in SAFE_METHODS:
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        using = router.db_for_write(CorsPolicy)
+        with transaction.atomic(using=using):
+            response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+            if response.status_code >= 400:
+                transaction.set_rollback(True, using=using)
+            elif isinstance(response, SimpleTemplateResponse):
+                response.render()
+        return response
 
 
 @extend_schema_view(
@@ -275,7 +305,7 @@ class ApiPermissionsMixin:
         parameters=[POLICY_ID, IF_MATCH],
     ),
 )
-class CorsPolicyViewSet(ApiPermissionsMixin, viewsets.ModelViewSet[CorsPolicy]):
+class CorsPolicyViewSet(AtomicWritesMixin, ApiPermissionsMixin, viewsets.ModelViewSet[CorsPolicy]):
     """CORS policies. Every write takes effect on the next request and is recorded in the admin's history."""
 
     queryset = CorsPolicy.objects.all()
@@ -306,8 +336,8 @@ class CorsPolicyViewSet(ApiPermissionsMixin, viewsets.ModelViewSet[CorsPolicy]):
     def get_object(self) -> CorsPolicy:
         value = str(self.kwargs[self.lookup_field])
         policy = None
-        if is_number(value) and int(value) <= MAX_ID:  # else not an id this table can hold
-            policy = self.filter_queryset(self.get_queryset()).filter(pk=int(value)).first()
+        if is_number(value) and bounded_int(value) <= MAX_ID:  # else not an id this table can hold
+            policy = self.filter_queryset(self.get_queryset()).filter(pk=bounded_int(value)).first()
         if policy is None:
             raise NotFound(f"There is no policy with id {value[:30]}.")
         self.check_object_permissions(self.request, policy)
