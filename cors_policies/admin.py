@@ -35,7 +35,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator, capfirst, smart_split, unescape_string_literal
 
-from . import analysis
+from . import analysis, protected
 from .cache import snapshot
 from .conf import conf
 from .engine import SAFELISTED_METHODS, CompiledPolicy, Decision, PolicySet, PolicySpec
@@ -434,7 +434,12 @@ class CorsPolicyAdmin(admin.ModelAdmin):
             policy_set = snapshot.get()
             context["data"] = data
             context["policy_set"] = policy_set
-            if policy_set is not None:
+            shielded = protected.decision(data["path"], preflight=data["preflight"])
+            context["protected"] = shielded is not None
+            if shielded is not None:
+                context["decision"] = shielded
+                context["curl"] = curl_command(request.build_absolute_uri(escape_uri_path(data["path"])), data)
+            elif policy_set is not None:
                 decision = policy_set.simulate(
                     origin=data["origin"],
                     method=data["method"],

@@ -12,6 +12,9 @@ Defaults (every key optional)::
         # default requires the Django model permissions on CorsPolicy (view for reading and evaluate,
         # add/change/delete for writes, add+change(+delete with prune) for import).
         "API_PERMISSION_CLASSES": ["cors_policies.api.permissions.CorsPolicyPermissions"],
+        # Paths no policy decorates or preflights (cors_policies.protected): URL names, reversed ("admin:index"
+        # -> /admin/), and path prefixes ("/internal/"), each covering every path below it. [] protects none.
+        "PROTECTED_PATHS": ["admin:index", "cors_policies_api:root"],
         # Observed origins (cors_policies.observed): counted in memory, written every interval.
         "OBSERVE": True,               # False: record nothing (logging and the cors_decision signal remain)
         "OBSERVE_FLUSH": "thread",     # who writes: "thread" (a background thread per process), "request"
@@ -40,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_INTERVAL": 1.0,
     "PREFLIGHT_STATUS": 200,
     "API_PERMISSION_CLASSES": ["cors_policies.api.permissions.CorsPolicyPermissions"],
+    "PROTECTED_PATHS": ["admin:index", "cors_policies_api:root"],
     "OBSERVE": True,
     "OBSERVE_FLUSH": "thread",
     "OBSERVE_FLUSH_INTERVAL": 5.0,

@@ -16,7 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import capfirst, format_lazy
 
-from . import analysis, text, validators
+from . import analysis, protected, text, validators
 from .models import POLICY_FIELDS, CorsPolicy
 
 __all__ = [
@@ -168,7 +168,7 @@ class CorsPolicyForm(forms.ModelForm):
                 return []
         elif self.instance.pk is None:
             return []
-        return analysis.policy_warnings(self.instance.to_spec())  # a valid form has copied its data there
+        return protected.policy_warnings(self.instance.to_spec())  # a valid form has copied its data there
 
     def clean_other_methods(self) -> list[str]:
         items: list[str] = self.cleaned_data.get("other_methods") or []

@@ -23,6 +23,7 @@ from .cache import snapshot
 from .conf import conf
 from .engine import DEFAULT_PORTS, Decision, PolicySet, printable
 from .observed import recorder
+from .protected import current as protected_paths
 from .signals import cors_decision
 
 GetResponse = Callable[[HttpRequest], Any]
@@ -179,6 +180,10 @@ class CorsPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
+        protected = protected_paths()
+        path = request.path_info
+        if path.startswith(protected.prefixes) or path in protected.exact:  # the admin, the API: never a policy's
+            return self.get_response(request)
         policy_set = snapshot.get()
         if policy_set is None:
             return self.get_response(request)
@@ -194,6 +199,10 @@ class CorsPolicyMiddleware:
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        protected = protected_paths()
+        path = request.path_info
+        if path.startswith(protected.prefixes) or path in protected.exact:
+            return await self.get_response(request)
         if snapshot.needs_refresh():
             # Loading touches the database: never on the event loop.
             await sync_to_async(snapshot.refresh)()

@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from .. import analysis, text
+from .. import protected, text
 from ..models import POLICY_FIELDS, CorsPolicy
 
 #: Set by the server; accepted in a request body (so a GET's body can be PUT back) and ignored.
@@ -124,7 +124,7 @@ class StrictFieldsMixin:
 
 
 class PolicyWarningSerializer(serializers.Serializer[Any]):
-    """A misconfiguration the policy saves with all the same (analysis.policy_warnings)."""
+    """A misconfiguration the policy saves with all the same (protected.policy_warnings)."""
 
     code = serializers.CharField(help_text="Stable identifier, such as null_origin or http_with_credentials.")
     message = serializers.CharField(help_text="What is risky, and the safer alternative.")
@@ -164,7 +164,7 @@ class CorsPolicySerializer(StrictFieldsMixin, serializers.ModelSerializer[CorsPo
 
     @extend_schema_field(PolicyWarningSerializer(many=True))
     def get_warnings(self, policy: CorsPolicy) -> list[dict[str, str]]:
-        return [warning.as_dict() for warning in analysis.policy_warnings(policy.to_spec())]
+        return [warning.as_dict() for warning in protected.policy_warnings(policy.to_spec())]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The model's cross-field rules on the policy as it would be saved; returns normalized values."""

@@ -37,7 +37,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.validators import UniqueValidator
 from rest_framework.views import APIView
 
-from .. import history, sync
+from .. import history, protected, sync
 from ..cache import snapshot
 from ..models import CorsPolicy, ObservedOrigin
 from .observed import ObservedOriginFilter, ObservedOriginSerializer
@@ -471,7 +471,8 @@ class EvaluateView(ApiPermissionsMixin, APIView):
         description=(
             "Describe a browser request; get the CORS answer the middleware would give it (the response "
             "headers), which policy applies and why, and every reason it would be refused. Only enabled "
-            "policies count, as for the middleware."
+            "policies count, as for the middleware; on a protected path (the admin, this API: "
+            "CORS_POLICIES['PROTECTED_PATHS']) none does, and the reason says so."
         ),
         request=EvaluateSerializer,
         responses={200: DecisionSerializer, **errors(400, 401, 403, 415, 503)},
@@ -479,6 +480,10 @@ class EvaluateView(ApiPermissionsMixin, APIView):
     def post(self, request: Request) -> Response:
         serializer = EvaluateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        shielded = protected.decision(data["path"], preflight=data["preflight"])
+        if shielded is not None:
+            return Response(shielded.as_dict())
         policy_set = snapshot.get()
         if policy_set is None:
             return Response({"detail": SNAPSHOT_UNAVAILABLE}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
