@@ -41,6 +41,7 @@ from .conf import conf
 from .engine import SAFELISTED_METHODS, CompiledPolicy, Decision, PolicySet, PolicySpec
 from .forms import CorsPolicyForm, RequestTestForm
 from .models import REASON_LABELS, SPEC_FIELDS, CorsPolicy, ObservedOrigin
+from .observed import DROPPED_ORIGIN
 from .text import MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS
 
 #: How many origins the changelist shows before "+N more".
@@ -48,6 +49,8 @@ SHORT_ORIGINS = 2
 COPY_SUFFIX = " (copy)"
 TESTER_URL_NAME = "cors_policies_corspolicy_test"
 ALLOW_URL_NAME = "cors_policies_observedorigin_allow"
+#: How the admin shows the rows counting the requests whose origin was not recorded.
+NOT_RECORDED = "origins not recorded (no room left)"
 #: The policy page shows the origins of this many days, at most this many of each verdict.
 RECENT_DAYS = 7
 TOP_ORIGINS = 10
@@ -323,7 +326,11 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         policy: where it would have answered otherwise), for admin/cors_policies/observedorigin/includes/
         policy_observed.html."""
         since = timezone.now() - timedelta(days=RECENT_DAYS)
-        recent = ObservedOrigin.objects.filter(policy=policy, last_seen__gte=since).order_by("-count", "-last_seen")
+        rows = ObservedOrigin.objects.filter(policy=policy, last_seen__gte=since)
+        recent = rows.exclude(origin=DROPPED_ORIGIN).order_by("-count", "-last_seen")
+        dropped = dict(
+            rows.filter(origin=DROPPED_ORIGIN).order_by().values_list("verdict").annotate(total=models.Sum("count"))
+        )
         observed_admin = self.admin_site._registry.get(ObservedOrigin)  # get_model_admin() needs Django 5
         can_allow = isinstance(observed_admin, ObservedOriginAdmin) and observed_admin.has_allow_permission(request)
         refused = list(recent.filter(verdict="refused")[:TOP_ORIGINS])
@@ -342,7 +349,10 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         return {
             "days": RECENT_DAYS,
             "report_only": policy.report_only,
-            "columns": [(titles[0], allowed), (titles[1], refused)],
+            "columns": [
+                (titles[0], allowed, dropped.get("allowed", 0)),
+                (titles[1], refused, dropped.get("refused", 0)),
+            ],
             "list_url": reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
             + "?"
             + urlencode({"policy__id__exact": policy.pk}),
@@ -519,7 +529,7 @@ class ObservedOriginAdmin(admin.ModelAdmin):
     """
 
     list_display = (
-        "origin",
+        "origin_shown",
         "policy_link",
         "verdict_shown",
         "reason_shown",
@@ -568,7 +578,34 @@ class ObservedOriginAdmin(admin.ModelAdmin):
             return self.list_display
         return tuple(name for name in self.list_display if name != "allow_button")
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.method == "GET":
+            self._warn_dropped(request)
+        return super().changelist_view(request, extra_context)
+
+    def _warn_dropped(self, request: HttpRequest) -> None:
+        """Say how many requests of the last RECENT_DAYS were counted without their origin: a flood of distinct
+        origins, or more real traffic than the room per policy."""
+        since = timezone.now() - timedelta(days=RECENT_DAYS)
+        dropped = ObservedOrigin.objects.filter(origin=DROPPED_ORIGIN, last_seen__gte=since).aggregate(
+            total=models.Sum("count")
+        )["total"]
+        if dropped:
+            messages.warning(
+                request,
+                f"{dropped:,} requests of the last {RECENT_DAYS} days were counted without their origin (the rows "
+                f"reading “{NOT_RECORDED}”): in some interval a policy saw more distinct origins of one verdict than "
+                "OBSERVE_MAX_KEYS_PER_POLICY, or a verdict more than OBSERVE_MAX_KEYS. Origins seen more than once "
+                "kept their place; if this is real traffic rather than a flood, raise those settings.",
+            )
+
     # -- columns -------------------------------------------------------------------------------
+
+    @admin.display(description="origin", ordering="origin")
+    def origin_shown(self, obj: ObservedOrigin) -> str:
+        if obj.origin == DROPPED_ORIGIN:
+            return format_html('<em class="cors-not-recorded">{}</em>', NOT_RECORDED)
+        return obj.origin
 
     @admin.display(description="policy", ordering="policy__name")
     def policy_link(self, obj: ObservedOrigin) -> str:
@@ -589,7 +626,7 @@ class ObservedOriginAdmin(admin.ModelAdmin):
 
     @admin.display(description="", empty_value="")
     def allow_button(self, obj: ObservedOrigin) -> str:
-        if obj.verdict != "refused" or obj.reason != "origin":
+        if obj.verdict != "refused" or obj.reason != "origin" or obj.origin == DROPPED_ORIGIN:
             return ""
         url = reverse(f"{self.admin_site.name}:{ALLOW_URL_NAME}", args=[obj.pk])
         return format_html(

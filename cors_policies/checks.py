@@ -194,7 +194,7 @@ def check_observe_settings(value: dict[str, Any]) -> list[CheckMessage]:
                 id="cors_policies.E013",
             )
         )
-    for key in ("OBSERVE_MAX_KEYS", "OBSERVE_MAX_ROWS"):
+    for key in ("OBSERVE_MAX_KEYS", "OBSERVE_MAX_KEYS_PER_POLICY", "OBSERVE_MAX_ROWS"):
         count = value.get(key, DEFAULTS[key])
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             messages.append(

@@ -97,7 +97,7 @@ class TestList:
         seen(api, APP, "refused", "method", ago=timedelta(minutes=1))
         seen(tight, APP, report_only=True, enforced_verdict="allowed", ago=timedelta(seconds=5))
         html = admin_client.get(LIST_URL).content.decode()
-        assert re.findall(r'<td class="field-origin">([^<]*)</td>', html) == [
+        assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == [
             APP,
             APP,
             "https://evil.test",
@@ -148,7 +148,7 @@ class TestList:
         seen(api, "https://c.example.com", "refused", "method")
         seen(tight, "https://d.example.com", "refused", "headers", report_only=True, enforced_verdict="allowed")
         html = admin_client.get(f"{LIST_URL}?{query}").content.decode()
-        assert re.findall(r'<td class="field-origin">([^<]*)</td>', html) == expected
+        assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == expected
 
     def test_filter_by_policy(
         self, admin_client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
@@ -157,7 +157,7 @@ class TestList:
         seen(api, "https://a.example.com")
         seen(other, "https://b.example.com")
         html = admin_client.get(f"{LIST_URL}?policy__id__exact={other.pk}").content.decode()
-        assert re.findall(r'<td class="field-origin">([^<]*)</td>', html) == ["https://b.example.com"]
+        assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == ["https://b.example.com"]
 
     def test_rows_cannot_be_added_or_edited(self, admin_client: Client, api: CorsPolicy) -> None:
         row = seen(api, APP)
@@ -171,7 +171,7 @@ class TestList:
         seen(api, "https://evil.test")
         client = staff("view_corspolicy")
         html = client.get(LIST_URL).content.decode()
-        assert re.findall(r'<td class="field-origin">([^<]*)</td>', html) == ["https://evil.test"]
+        assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == ["https://evil.test"]
         assert "formaction" not in html
         assert 'value="allow_origins"' not in html
         row = ObservedOrigin.objects.get()
@@ -310,7 +310,7 @@ class TestPolicyPages:
         seen(api, "https://old.test", count=99, ago=timedelta(days=8))
         response = admin_client.get(change_url(api))
         observed = response.context["cors_observed"]
-        assert [(title, [(row.origin, row.count) for row in rows]) for title, rows in observed["columns"]] == [
+        assert [(title, [(row.origin, row.count) for row in rows]) for title, rows, _ in observed["columns"]] == [
             ("Allowed", [(APP, 40)]),
             ("Refused", [("https://a.test", 9), ("https://c.test", 5), ("https://b.test", 2)]),
         ]
@@ -334,7 +334,7 @@ class TestPolicyPages:
         response = admin_client.get(change_url(tight))
         assert response.status_code == 200
         observed = response.context["cors_observed"]
-        assert [(title, [row.origin for row in rows]) for title, rows in observed["columns"]] == [
+        assert [(title, [row.origin for row in rows]) for title, rows, _ in observed["columns"]] == [
             ("Would allow (refused today)", []),
             ("Would refuse (allowed today)", [APP]),
         ]
@@ -387,3 +387,46 @@ def report_only_checkbox(html: str) -> str:
     tag = tag.replace(' name="report_only"', "").replace(' aria-describedby="id_report_only_helptext"', "")
     assert 'id="id_report_only"' in tag
     return tag
+
+
+# ==================================================================================================
+# Requests counted without their origin (no room left in an interval)
+# ==================================================================================================
+
+
+class TestNotRecorded:
+    def test_the_list_shows_them_and_says_how_many(self, admin_client: Client, api: CorsPolicy) -> None:
+        seen(api, "", count=1234)
+        seen(api, "", verdict="allowed", reason="", count=6)
+        seen(api, "", reason="headers", count=1000, ago=timedelta(days=8))  # older than the week counted
+        seen(api, NEW)
+        response = admin_client.get(LIST_URL)
+        html = response.content.decode()
+        not_recorded = '<em class="cors-not-recorded">origins not recorded (no room left)</em>'
+        assert cells(html, "origin_shown") == [NEW, not_recorded, not_recorded, not_recorded]  # newest first
+        assert html.count('class="button cors-allow"') == 1  # only the real origin can be allowed
+        assert shown_messages(response) == [
+            (
+                "warning",
+                "1,240 requests of the last 7 days were counted without their origin (the rows reading “origins not "
+                "recorded (no room left)”): in some interval a policy saw more distinct origins of one verdict than "
+                "OBSERVE_MAX_KEYS_PER_POLICY, or a verdict more than OBSERVE_MAX_KEYS. Origins seen more than once "
+                "kept their place; if this is real traffic rather than a flood, raise those settings.",
+            )
+        ]
+
+    def test_no_message_without_them(self, admin_client: Client, api: CorsPolicy) -> None:
+        seen(api, NEW)
+        assert shown_messages(admin_client.get(LIST_URL)) == []
+
+    def test_the_policy_page_counts_them_per_verdict(self, admin_client: Client, api: CorsPolicy) -> None:
+        seen(api, "", count=77)
+        seen(api, "", reason="method", count=3)
+        seen(api, NEW, count=5)
+        observed = admin_client.get(change_url(api)).context["cors_observed"]
+        assert [(title, [row.origin for row in rows], dropped) for title, rows, dropped in observed["columns"]] == [
+            ("Allowed", [], 0),
+            ("Refused", [NEW], 80),
+        ]
+        html = render_to_string(INCLUDE, {"cors_observed": observed})
+        assert "And 80 requests whose origin was not recorded" in html

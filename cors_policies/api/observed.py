@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from rest_framework import serializers
@@ -57,6 +57,13 @@ class ObservedOriginSerializer(serializers.ModelSerializer[ObservedOrigin]):
             "last_seen",
         )
         read_only_fields = fields
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {
+            "origin": {
+                "help_text": "The Origin header. Empty in the row that counts this policy's requests (of this "
+                "verdict and reason) whose origin was not recorded: more distinct origins in an interval than "
+                "OBSERVE_MAX_KEYS_PER_POLICY (or OBSERVE_MAX_KEYS for the verdict) left room for."
+            }
+        }
 
 
 def _choice(request: Request, name: str, choices: tuple[str, ...]) -> str | None:
