@@ -19,9 +19,10 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.functions import Cast
@@ -35,10 +36,10 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator, capfirst, smart_split, unescape_string_literal
 
-from . import analysis, protected
+from . import allow, analysis, protected
 from .cache import snapshot
 from .conf import conf
-from .engine import SAFELISTED_METHODS, CompiledPolicy, Decision, PolicySet, PolicySpec
+from .engine import SAFELISTED_METHODS, Decision, PolicySet, PolicySpec
 from .forms import CorsPolicyForm, RequestTestForm
 from .models import REASON_LABELS, SPEC_FIELDS, CorsPolicy, ObservedOrigin
 from .observed import DROPPED_ORIGIN
@@ -49,6 +50,12 @@ SHORT_ORIGINS = 2
 COPY_SUFFIX = " (copy)"
 TESTER_URL_NAME = "cors_policies_corspolicy_test"
 ALLOW_URL_NAME = "cors_policies_observedorigin_allow"
+MESSAGE_LEVELS = {
+    "success": messages.SUCCESS,
+    "info": messages.INFO,
+    "warning": messages.WARNING,
+    "error": messages.ERROR,
+}
 #: How the admin shows the rows counting the requests whose origin was not recorded.
 NOT_RECORDED = "origins not recorded (no room left)"
 #: The policy page shows the origins of this many days, at most this many of each verdict.
@@ -510,15 +517,6 @@ class ReasonFilter(admin.SimpleListFilter):
         return queryset.filter(reason="" if value == "allowed" else value)
 
 
-def allowed_already(policy: CorsPolicy, origin: str) -> bool:
-    """Whether the saved policy lets ``origin`` in already (the engine's own test)."""
-    try:
-        compiled = CompiledPolicy(replace(policy.to_spec(), report_only=False))
-    except (ValueError, TypeError):  # a row that does not compile: adding the origin is then the question
-        return False
-    return compiled.any_origin or compiled.allows_origin(origin)
-
-
 @admin.register(ObservedOrigin)
 class ObservedOriginAdmin(admin.ModelAdmin):
     """Which origins called which policy, with what verdict: read-only rows, plus "allow this origin".
@@ -546,6 +544,7 @@ class ObservedOriginAdmin(admin.ModelAdmin):
     list_select_related = ("policy",)
     show_full_result_count = False
     actions = ("allow_origins",)
+    allow_confirmation_template = "admin/cors_policies/observedorigin/allow_confirmation.html"
 
     class Media:
         css = {"all": ("cors_policies/admin.css",)}
@@ -644,78 +643,89 @@ class ObservedOriginAdmin(admin.ModelAdmin):
         return [allow, *super().get_urls()]
 
     def allow_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """One click: allow the origin of one row in its policy, then go back where the click came from."""
+        """The Allow button of one row: the confirmation page, then (confirmed) the change, then back to where
+        the click came from."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_allow_permission(request):
             raise PermissionDenied
-        self.allow_origins(request, ObservedOrigin.objects.filter(pk=pk))
-        back = request.META.get("HTTP_REFERER", "")
-        safe = url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure())
         opts = self.opts
-        return HttpResponseRedirect(
-            back if safe else reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
-        )
+        back = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+            back = reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
+        response = self.allow_origins(request, ObservedOrigin.objects.filter(pk=pk), back=back)
+        return response if response is not None else HttpResponseRedirect(back)
 
     @admin.action(description="Allow the selected origins in their policies", permissions=["allow"])
-    def allow_origins(self, request: HttpRequest, queryset: models.QuerySet[ObservedOrigin]) -> None:
+    def allow_origins(
+        self, request: HttpRequest, queryset: models.QuerySet[ObservedOrigin], back: str | None = None
+    ) -> HttpResponse | None:
+        """Show what allowing the origins would change (the confirmation page); once confirmed, with the
+        acknowledgement where one is needed, change the policies (:mod:`cors_policies.allow`)."""
         wanted: dict[int, list[str]] = {}
-        rows = list(queryset.order_by("policy_id", "origin"))
+        selected = list(queryset.order_by("policy_id", "origin"))
+        rows = [row for row in selected if row.origin != DROPPED_ORIGIN]
         if not rows:
-            self.message_user(
-                request, "That observed origin no longer exists (it may have been cleaned up).", messages.WARNING
-            )
-            return
+            gone = "That observed origin no longer exists (it may have been cleaned up)."
+            unrecorded = "Those rows count requests whose origin was not recorded: there is no origin to allow."
+            self.message_user(request, unrecorded if selected else gone, messages.WARNING)
+            return None
         for row in rows:
             origins = wanted.setdefault(row.policy_id, [])
             if row.origin not in origins:
                 origins.append(row.origin)
-        for policy_id, origins in wanted.items():
-            self._allow_in_policy(request, policy_id, origins)
-
-    def _allow_in_policy(self, request: HttpRequest, policy_id: int, origins: list[str]) -> None:
-        with transaction.atomic():
-            policy = CorsPolicy.objects.select_for_update().filter(pk=policy_id).first()
-            if policy is None:
-                self.message_user(
-                    request, f"Policy {policy_id} no longer exists; {', '.join(origins)} not allowed.", messages.ERROR
-                )
-                return
-            present = [origin for origin in origins if allowed_already(policy, origin)]
-            adding = [origin for origin in origins if origin not in present]
-            if present:
-                self.message_user(
-                    request,
-                    f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} already allowed by policy "
-                    f"{policy.name!r}: a refusal recorded since is for another reason (see the reason column).",
-                    messages.INFO,
-                )
-            if not adding:
-                return
-            policy.allowed_origins = [*(policy.allowed_origins or []), *adding]
-            try:
-                policy.full_clean()
-            except ValidationError as exc:
-                problems = " ".join(
-                    f"{'' if field == '__all__' else capfirst(field.replace('_', ' ')) + ': '}{message}"
-                    for field, errors in exc.message_dict.items()
-                    for message in errors
-                )
-                self.message_user(
-                    request,
-                    f"Could not allow {', '.join(adding)} in policy {policy.name!r}: {problems} "
-                    "Edit the policy to fix it.",
-                    messages.ERROR,
-                )
-                return
-            policy.save()
-            with translation.override(None):  # the admin stores field labels untranslated
-                label = str(capfirst(_model_field("allowed_origins").verbose_name))
-            self.log_change(request, policy, [{"changed": {"fields": [label]}}])
-        mode = "report-only " if policy.report_only else ""
-        self.message_user(
-            request,
-            f"Allowed {', '.join(adding)} in {mode}policy {policy.name!r}; every process applies it within "
-            f"{conf.REFRESH_INTERVAL} s.",
-            messages.SUCCESS,
+        policies = CorsPolicy.objects.in_bulk(list(wanted))
+        plans = [allow.plan(policies[pk], origins) for pk, origins in wanted.items() if pk in policies]
+        acknowledged = request.POST.get("acknowledge") == "yes"
+        if request.POST.get("confirm") == "yes" and (acknowledged or not any(p.needs_acknowledgement for p in plans)):
+            for policy_id, origins in wanted.items():
+                outcome = allow.apply(policy_id, origins, acknowledged=acknowledged, user=request.user)
+                for level, text in outcome.messages:
+                    self.message_user(request, text, MESSAGE_LEVELS[level])
+            return None
+        return self._allow_confirmation(
+            request, rows, plans, wanted, back=back, unacknowledged=request.POST.get("confirm") == "yes"
         )
+
+    def _allow_confirmation(
+        self,
+        request: HttpRequest,
+        rows: list[ObservedOrigin],
+        plans: list[allow.Plan],
+        wanted: dict[int, list[str]],
+        *,
+        back: str | None,
+        unacknowledged: bool,
+    ) -> HttpResponse:
+        missing = [
+            f"Policy {pk} no longer exists; {', '.join(origins)} not allowed."
+            for pk, origins in wanted.items()
+            if pk not in {p.policy.pk for p in plans}
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Allow these origins?",
+            "opts": self.opts,
+            "plans": [
+                {
+                    "plan": found,
+                    "url": reverse(f"{self.admin_site.name}:cors_policies_corspolicy_change", args=[found.policy.pk]),
+                }
+                for found in plans
+            ],
+            "missing": missing,
+            "rows": rows,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "single": back is not None,
+            "back": back,
+            "changelist_url": reverse(
+                f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_changelist"
+            ),
+            "can_apply": any(found.can_apply for found in plans),
+            "needs_acknowledgement": any(found.needs_acknowledgement for found in plans),
+            "unacknowledged": unacknowledged,
+            "refresh_interval": conf.REFRESH_INTERVAL,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.allow_confirmation_template, context)
