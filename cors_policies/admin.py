@@ -20,13 +20,13 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import InvalidPage
 from django.db import models, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.functions import Cast
-from django.db.models.sql.compiler import SQLCompiler
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -36,10 +36,10 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator, capfirst, smart_split, unescape_string_literal
 
-from . import allow, analysis, protected
+from . import allow, analysis, precedence, protected
 from .cache import snapshot
 from .conf import conf
-from .engine import SAFELISTED_METHODS, Decision, PolicySet, PolicySpec
+from .engine import SAFELISTED_METHODS, Decision, PolicySpec
 from .forms import CorsPolicyForm, RequestTestForm
 from .models import REASON_LABELS, SPEC_FIELDS, CorsPolicy, ObservedOrigin
 from .observed import DROPPED_ORIGIN
@@ -69,45 +69,6 @@ def _model_field(name: str) -> Any:
 
 def _specs(queryset: models.QuerySet[CorsPolicy]) -> list[PolicySpec]:
     return [PolicySpec(**row) for row in queryset.order_by().values(*SPEC_FIELDS)]
-
-
-def precedence_order(specs: list[PolicySpec]) -> list[int]:
-    """Policy ids in the order the engine tries them: the enforced ones, then the report-only ones (which
-    never answer, and follow the same rules among themselves). Policies that do not compile are left out."""
-    policy_set = PolicySet.build(specs)
-    reports = policy_set.report_only.policies if policy_set.report_only is not None else ()
-    return [policy.id for policy in (*policy_set.policies, *reports)]
-
-
-class RankIn(models.Func):
-    """A row's 1-based position in ``ids`` (``default`` when absent), as one SQL expression:
-    ``CASE pk WHEN id1 THEN 1 WHEN id2 THEN 2 ... ELSE default END``. (Case/When would build one ORM
-    lookup per id, which dominates the page's time with thousands of policies.)"""
-
-    output_field = models.IntegerField()
-
-    def __init__(self, ids: list[int], default: int) -> None:
-        super().__init__(models.F("pk"))
-        self.ids = ids
-        self.default = default
-
-    def as_sql(
-        self,
-        compiler: SQLCompiler,
-        connection: BaseDatabaseWrapper,
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
-    ) -> tuple[str, tuple[str | int, ...]]:
-        column, params = compiler.compile(self.source_expressions[0])
-        whens = " ".join("WHEN %s THEN %s" for _ in self.ids)
-        values = [value for rank, pk in enumerate(self.ids, start=1) for value in (pk, rank)]
-        return f"CASE {column} {whens} ELSE %s END", (*params, *values, self.default)
-
-
-def _rank_case(ids: list[int], default: int) -> RankIn | models.Value:
-    return RankIn(ids, default) if ids else models.Value(default)
 
 
 def limit_search(request: HttpRequest, search_term: str) -> str:
@@ -158,48 +119,72 @@ def curl_command(url: str, form: dict[str, Any]) -> str:
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def annotate_precedence(queryset: models.QuerySet[CorsPolicy]) -> models.QuerySet[CorsPolicy]:
-    """Add ``precedence`` (the engine's order among all policies), ``serving_rank`` (among the enabled
-    enforced ones, else 0) and ``report_rank`` (among the enabled report-only ones, else 0): one query for
-    the specs, then one CASE per annotation."""
-    rows = list(queryset.model._default_manager.values(*SPEC_FIELDS, "enabled"))
-    order = precedence_order([PolicySpec(**{name: row[name] for name in SPEC_FIELDS}) for row in rows])
-    enabled = {row["id"] for row in rows if row["enabled"]}
-    reporting = {row["id"] for row in rows if row["report_only"]}
-    serving = [pk for pk in order if pk in enabled and pk not in reporting]
-    reports = [pk for pk in order if pk in enabled and pk in reporting]
-    return queryset.annotate(
-        precedence=_rank_case(order, len(order) + 1),
-        serving_rank=_rank_case(serving, 0),
-        report_rank=_rank_case(reports, 0),
-    )
-
-
 class PolicyChangeList(ChangeList):
     """The policy list, in precedence order unless a column is clicked.
 
-    Precedence is computed by the engine, not stored, so it is annotated here (and only here: change pages
-    do not need it); the "#" column is then marked as the sorted one (Django would mark the columns of the
-    model's ``Meta.ordering``, which is not what is shown).
+    Precedence is the engine's, not stored: the ranks come from the set this process serves and the order of
+    all rows from their patterns (:mod:`cors_policies.precedence`), sorted here in Python and paginated as a list
+    of ids, so a page costs one query for four columns of the matching rows and one for the page's rows,
+    however many policies there are. The "#" column is marked as the sorted one (Django would mark the
+    columns of the model's ``Meta.ordering``, which is not what is shown).
     """
 
-    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> models.QuerySet[CorsPolicy]:
-        if "precedence" not in self.root_queryset.query.annotations:
-            self.root_queryset = annotate_precedence(self.root_queryset)
-        if exclude_parameters is None:  # Django 4.2's ChangeList.get_queryset() takes only the request
-            return super().get_queryset(request)
-        return super().get_queryset(request, exclude_parameters)
+    precedence_direction: str | None = None  # "asc" or "desc" when the rows are sorted by precedence
 
     def get_ordering(self, request: HttpRequest, queryset: models.QuerySet[CorsPolicy]) -> list[Any]:
-        if self.params.get(ORDER_VAR):
-            return super().get_ordering(request, queryset)
-        return ["precedence", "pk"]
+        self.precedence_direction = None
+        if not self.params.get(ORDER_VAR):
+            self.precedence_direction = "asc"
+            return ["pk"]
+        ordering = list(super().get_ordering(request, queryset))
+        first = str(ordering[0]) if ordering else ""
+        if first.lstrip("-") == "precedence":
+            self.precedence_direction = "desc" if first.startswith("-") else "asc"
+        kept = [field for field in ordering if str(field).lstrip("-") != "precedence"]
+        return kept or ["pk"]
 
     def get_ordering_field_columns(self) -> dict[int, Literal["desc", "asc"]]:
         columns = list(self.list_display)
         if ORDER_VAR in self.params or "precedence_rank" not in columns:
             return super().get_ordering_field_columns()
         return {columns.index("precedence_rank"): "asc"}
+
+    def get_results(self, request: HttpRequest) -> None:
+        rank = precedence.ranking()
+        if self.precedence_direction is None:
+            super().get_results(request)
+        else:
+            self._get_results_by_precedence(request, rank)
+        self.result_list = list(self.result_list)
+        for policy in self.result_list:
+            policy.serving_rank = rank.serving.get(policy.pk, 0)
+            policy.report_rank = rank.reporting.get(policy.pk, 0)
+
+    def _get_results_by_precedence(self, request: HttpRequest, rank: precedence.Ranking) -> None:
+        """ChangeList.get_results, with the page cut from the ids in precedence order."""
+        rows = self.queryset.order_by().values_list("pk", "path_pattern", "priority", "report_only")
+        ids = precedence.ordered_ids(rows, rank, descending=self.precedence_direction == "desc")
+        paginator = self.model_admin.get_paginator(request, ids, self.list_per_page)  # type: ignore[arg-type]
+        result_count = paginator.count
+        full_result_count = self.root_queryset.count() if self.model_admin.show_full_result_count else None
+        can_show_all = result_count <= self.list_max_show_all
+        multi_page = result_count > self.list_per_page
+        if (self.show_all and can_show_all) or not multi_page:
+            page_ids = ids
+        else:
+            try:
+                page_ids = list(paginator.page(self.page_num).object_list)
+            except InvalidPage:
+                raise IncorrectLookupParameters from None
+        found = {policy.pk: policy for policy in self.queryset.order_by().filter(pk__in=page_ids)}
+        self.result_count = result_count
+        self.show_full_result_count = self.model_admin.show_full_result_count
+        self.show_admin_actions = not self.show_full_result_count or bool(full_result_count)
+        self.full_result_count = full_result_count
+        self.result_list = [found[pk] for pk in page_ids if pk in found]
+        self.can_show_all = can_show_all
+        self.multi_page = multi_page
+        self.paginator = paginator
 
 
 @admin.register(CorsPolicy)

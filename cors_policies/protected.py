@@ -18,10 +18,11 @@ The prefixes are computed once, on first use, and again when ``ROOT_URLCONF`` or
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from django.conf import settings
@@ -276,12 +277,35 @@ def protected_paths_warning(spec: PolicySpec) -> analysis.PolicyWarning | None:
     )
 
 
+#: The fields warnings may depend on (all but the id), in PolicySpec's order.
+_WARNING_FIELDS: Final = tuple(f.name for f in fields(PolicySpec) if f.name != "id")
+
+
 def policy_warnings(spec: PolicySpec) -> list[analysis.PolicyWarning]:
     """Everything worth a second look about a policy, as the admin and the API show it: the analysis'
-    warnings and the protected paths it overlaps."""
+    warnings and the protected paths it overlaps.
+
+    Remembered per policy content (and protected paths): probing an origin regex costs up to a few
+    milliseconds, and a list page asks for every policy on it at each view."""
+    key = tuple(
+        tuple(value) if isinstance(value, list) else value
+        for value in (getattr(spec, name) for name in _WARNING_FIELDS)
+    )
+    try:
+        return list(_warnings(key, current()))
+    except TypeError:  # an unhashable value (a row written around the validators): no memo
+        return list(_compute_warnings(spec))
+
+
+@functools.lru_cache(maxsize=4096)
+def _warnings(key: tuple[Any, ...], paths: ProtectedPaths) -> tuple[analysis.PolicyWarning, ...]:
+    return _compute_warnings(PolicySpec(id=0, **dict(zip(_WARNING_FIELDS, key, strict=True))))
+
+
+def _compute_warnings(spec: PolicySpec) -> tuple[analysis.PolicyWarning, ...]:
     found = analysis.policy_warnings(spec)
     warning = protected_paths_warning(spec)
-    return [*found, warning] if warning is not None else found
+    return (*found, warning) if warning is not None else tuple(found)
 
 
 # -- the setting's check ------------------------------------------------------------------------------

@@ -206,11 +206,14 @@ class PolicySearchFilter(SearchFilter):
 
 
 class CorsPolicyPagination(PageNumberPagination):
-    """``?page=N`` and ``?page_size=N`` (default 100, at most 1000); a value that is not a number is a 400."""
+    """``?page=N`` and ``?page_size=N`` (default 100, at most 200); a value that is not a number is a 400.
+
+    The cap bounds a page's cost: each policy carries its warnings, and probing an origin regex for them costs
+    up to a few milliseconds (remembered afterwards: protected.policy_warnings). bench/pages.py measures it."""
 
     page_size = 100
     page_size_query_param = "page_size"
-    max_page_size = 1000
+    max_page_size = 200
     last_page_strings = ()
 
     def positive_int(self, request: Request, name: str) -> int | None:
