@@ -19,13 +19,14 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import InvalidPage
 from django.db import models, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.functions import Cast
-from django.db.models.sql.compiler import SQLCompiler
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -35,18 +36,28 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator, capfirst, smart_split, unescape_string_literal
 
-from . import analysis
+from . import allow, analysis, precedence, protected
 from .cache import snapshot
 from .conf import conf
-from .engine import SAFELISTED_METHODS, CompiledPolicy, Decision, PolicySet, PolicySpec
+from .engine import SAFELISTED_METHODS, Decision, PolicySpec
 from .forms import CorsPolicyForm, RequestTestForm
 from .models import REASON_LABELS, SPEC_FIELDS, CorsPolicy, ObservedOrigin
+from .observed import DROPPED_ORIGIN
+from .text import MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS
 
 #: How many origins the changelist shows before "+N more".
 SHORT_ORIGINS = 2
 COPY_SUFFIX = " (copy)"
 TESTER_URL_NAME = "cors_policies_corspolicy_test"
 ALLOW_URL_NAME = "cors_policies_observedorigin_allow"
+MESSAGE_LEVELS = {
+    "success": messages.SUCCESS,
+    "info": messages.INFO,
+    "warning": messages.WARNING,
+    "error": messages.ERROR,
+}
+#: How the admin shows the rows counting the requests whose origin was not recorded.
+NOT_RECORDED = "origins not recorded (no room left)"
 #: The policy page shows the origins of this many days, at most this many of each verdict.
 RECENT_DAYS = 7
 TOP_ORIGINS = 10
@@ -60,43 +71,20 @@ def _specs(queryset: models.QuerySet[CorsPolicy]) -> list[PolicySpec]:
     return [PolicySpec(**row) for row in queryset.order_by().values(*SPEC_FIELDS)]
 
 
-def precedence_order(specs: list[PolicySpec]) -> list[int]:
-    """Policy ids in the order the engine tries them: the enforced ones, then the report-only ones (which
-    never answer, and follow the same rules among themselves). Policies that do not compile are left out."""
-    policy_set = PolicySet.build(specs)
-    reports = policy_set.report_only.policies if policy_set.report_only is not None else ()
-    return [policy.id for policy in (*policy_set.policies, *reports)]
-
-
-class RankIn(models.Func):
-    """A row's 1-based position in ``ids`` (``default`` when absent), as one SQL expression:
-    ``CASE pk WHEN id1 THEN 1 WHEN id2 THEN 2 ... ELSE default END``. (Case/When would build one ORM
-    lookup per id, which dominates the page's time with thousands of policies.)"""
-
-    output_field = models.IntegerField()
-
-    def __init__(self, ids: list[int], default: int) -> None:
-        super().__init__(models.F("pk"))
-        self.ids = ids
-        self.default = default
-
-    def as_sql(
-        self,
-        compiler: SQLCompiler,
-        connection: BaseDatabaseWrapper,
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
-    ) -> tuple[str, tuple[str | int, ...]]:
-        column, params = compiler.compile(self.source_expressions[0])
-        whens = " ".join("WHEN %s THEN %s" for _ in self.ids)
-        values = [value for rank, pk in enumerate(self.ids, start=1) for value in (pk, rank)]
-        return f"CASE {column} {whens} ELSE %s END", (*params, *values, self.default)
-
-
-def _rank_case(ids: list[int], default: int) -> RankIn | models.Value:
-    return RankIn(ids, default) if ids else models.Value(default)
+def limit_search(request: HttpRequest, search_term: str) -> str:
+    """The first MAX_SEARCH_TERMS words of a search, within MAX_SEARCH_LENGTH characters (each word is one more
+    condition in the query, and SQLite refuses a query of a few thousand, or a long LIKE pattern), with a
+    message when something was left out."""
+    words = list(smart_split(search_term))
+    if len(words) <= MAX_SEARCH_TERMS and len(search_term) <= MAX_SEARCH_LENGTH:
+        return search_term
+    kept = " ".join(words[:MAX_SEARCH_TERMS])[:MAX_SEARCH_LENGTH]
+    messages.warning(
+        request,
+        f"Searched for {kept[:60]!r}{'…' if len(kept) > 60 else ''} only: a search may have {MAX_SEARCH_TERMS} "
+        f"words and {MAX_SEARCH_LENGTH} characters (every word must match, so a few well-chosen words find as much).",
+    )
+    return kept
 
 
 def copy_name(name: str, taken: set[str]) -> str:
@@ -131,48 +119,72 @@ def curl_command(url: str, form: dict[str, Any]) -> str:
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def annotate_precedence(queryset: models.QuerySet[CorsPolicy]) -> models.QuerySet[CorsPolicy]:
-    """Add ``precedence`` (the engine's order among all policies), ``serving_rank`` (among the enabled
-    enforced ones, else 0) and ``report_rank`` (among the enabled report-only ones, else 0): one query for
-    the specs, then one CASE per annotation."""
-    rows = list(queryset.model._default_manager.values(*SPEC_FIELDS, "enabled"))
-    order = precedence_order([PolicySpec(**{name: row[name] for name in SPEC_FIELDS}) for row in rows])
-    enabled = {row["id"] for row in rows if row["enabled"]}
-    reporting = {row["id"] for row in rows if row["report_only"]}
-    serving = [pk for pk in order if pk in enabled and pk not in reporting]
-    reports = [pk for pk in order if pk in enabled and pk in reporting]
-    return queryset.annotate(
-        precedence=_rank_case(order, len(order) + 1),
-        serving_rank=_rank_case(serving, 0),
-        report_rank=_rank_case(reports, 0),
-    )
-
-
 class PolicyChangeList(ChangeList):
     """The policy list, in precedence order unless a column is clicked.
 
-    Precedence is computed by the engine, not stored, so it is annotated here (and only here: change pages
-    do not need it); the "#" column is then marked as the sorted one (Django would mark the columns of the
-    model's ``Meta.ordering``, which is not what is shown).
+    Precedence is the engine's, not stored: the ranks come from the set this process serves and the order of
+    all rows from their patterns (:mod:`cors_policies.precedence`), sorted here in Python and paginated as a list
+    of ids, so a page costs one query for four columns of the matching rows and one for the page's rows,
+    however many policies there are. The "#" column is marked as the sorted one (Django would mark the
+    columns of the model's ``Meta.ordering``, which is not what is shown).
     """
 
-    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> models.QuerySet[CorsPolicy]:
-        if "precedence" not in self.root_queryset.query.annotations:
-            self.root_queryset = annotate_precedence(self.root_queryset)
-        if exclude_parameters is None:  # Django 4.2's ChangeList.get_queryset() takes only the request
-            return super().get_queryset(request)
-        return super().get_queryset(request, exclude_parameters)
+    precedence_direction: str | None = None  # "asc" or "desc" when the rows are sorted by precedence
 
     def get_ordering(self, request: HttpRequest, queryset: models.QuerySet[CorsPolicy]) -> list[Any]:
-        if self.params.get(ORDER_VAR):
-            return super().get_ordering(request, queryset)
-        return ["precedence", "pk"]
+        self.precedence_direction = None
+        if not self.params.get(ORDER_VAR):
+            self.precedence_direction = "asc"
+            return ["pk"]
+        ordering = list(super().get_ordering(request, queryset))
+        first = str(ordering[0]) if ordering else ""
+        if first.lstrip("-") == "precedence":
+            self.precedence_direction = "desc" if first.startswith("-") else "asc"
+        kept = [field for field in ordering if str(field).lstrip("-") != "precedence"]
+        return kept or ["pk"]
 
     def get_ordering_field_columns(self) -> dict[int, Literal["desc", "asc"]]:
         columns = list(self.list_display)
         if ORDER_VAR in self.params or "precedence_rank" not in columns:
             return super().get_ordering_field_columns()
         return {columns.index("precedence_rank"): "asc"}
+
+    def get_results(self, request: HttpRequest) -> None:
+        rank = precedence.ranking()
+        if self.precedence_direction is None:
+            super().get_results(request)
+        else:
+            self._get_results_by_precedence(request, rank)
+        self.result_list = list(self.result_list)
+        for policy in self.result_list:
+            policy.serving_rank = rank.serving.get(policy.pk, 0)
+            policy.report_rank = rank.reporting.get(policy.pk, 0)
+
+    def _get_results_by_precedence(self, request: HttpRequest, rank: precedence.Ranking) -> None:
+        """ChangeList.get_results, with the page cut from the ids in precedence order."""
+        rows = self.queryset.order_by().values_list("pk", "path_pattern", "priority", "report_only")
+        ids = precedence.ordered_ids(rows, rank, descending=self.precedence_direction == "desc")
+        paginator = self.model_admin.get_paginator(request, ids, self.list_per_page)  # type: ignore[arg-type]
+        result_count = paginator.count
+        full_result_count = self.root_queryset.count() if self.model_admin.show_full_result_count else None
+        can_show_all = result_count <= self.list_max_show_all
+        multi_page = result_count > self.list_per_page
+        if (self.show_all and can_show_all) or not multi_page:
+            page_ids = ids
+        else:
+            try:
+                page_ids = list(paginator.page(self.page_num).object_list)
+            except InvalidPage:
+                raise IncorrectLookupParameters from None
+        found = {policy.pk: policy for policy in self.queryset.order_by().filter(pk__in=page_ids)}
+        self.result_count = result_count
+        self.show_full_result_count = self.model_admin.show_full_result_count
+        self.show_admin_actions = not self.show_full_result_count or bool(full_result_count)
+        self.full_result_count = full_result_count
+        self.result_list = [found[pk] for pk in page_ids if pk in found]
+        self.can_show_all = can_show_all
+        self.multi_page = multi_page
+        self.paginator = paginator
 
 
 @admin.register(CorsPolicy)
@@ -218,6 +230,7 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         The lists are JSON: they are cast to text (SQLite and PostgreSQL alike) and the word is searched
         JSON-encoded, so a regex's backslash (stored as ``\\\\``) is found as typed.
         """
+        search_term = limit_search(request, search_term)
         if search_term and "origins_text" not in queryset.query.annotations:
             queryset = queryset.alias(
                 origins_text=Cast("allowed_origins", output_field=models.TextField()),
@@ -304,7 +317,11 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         policy: where it would have answered otherwise), for admin/cors_policies/observedorigin/includes/
         policy_observed.html."""
         since = timezone.now() - timedelta(days=RECENT_DAYS)
-        recent = ObservedOrigin.objects.filter(policy=policy, last_seen__gte=since).order_by("-count", "-last_seen")
+        rows = ObservedOrigin.objects.filter(policy=policy, last_seen__gte=since)
+        recent = rows.exclude(origin=DROPPED_ORIGIN).order_by("-count", "-last_seen")
+        dropped = dict(
+            rows.filter(origin=DROPPED_ORIGIN).order_by().values_list("verdict").annotate(total=models.Sum("count"))
+        )
         observed_admin = self.admin_site._registry.get(ObservedOrigin)  # get_model_admin() needs Django 5
         can_allow = isinstance(observed_admin, ObservedOriginAdmin) and observed_admin.has_allow_permission(request)
         refused = list(recent.filter(verdict="refused")[:TOP_ORIGINS])
@@ -323,7 +340,10 @@ class CorsPolicyAdmin(admin.ModelAdmin):
         return {
             "days": RECENT_DAYS,
             "report_only": policy.report_only,
-            "columns": [(titles[0], allowed), (titles[1], refused)],
+            "columns": [
+                (titles[0], allowed, dropped.get("allowed", 0)),
+                (titles[1], refused, dropped.get("refused", 0)),
+            ],
             "list_url": reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
             + "?"
             + urlencode({"policy__id__exact": policy.pk}),
@@ -415,7 +435,12 @@ class CorsPolicyAdmin(admin.ModelAdmin):
             policy_set = snapshot.get()
             context["data"] = data
             context["policy_set"] = policy_set
-            if policy_set is not None:
+            shielded = protected.decision(data["path"], preflight=data["preflight"])
+            context["protected"] = shielded is not None
+            if shielded is not None:
+                context["decision"] = shielded
+                context["curl"] = curl_command(request.build_absolute_uri(escape_uri_path(data["path"])), data)
+            elif policy_set is not None:
                 decision = policy_set.simulate(
                     origin=data["origin"],
                     method=data["method"],
@@ -476,15 +501,6 @@ class ReasonFilter(admin.SimpleListFilter):
         return queryset.filter(reason="" if value == "allowed" else value)
 
 
-def allowed_already(policy: CorsPolicy, origin: str) -> bool:
-    """Whether the saved policy lets ``origin`` in already (the engine's own test)."""
-    try:
-        compiled = CompiledPolicy(replace(policy.to_spec(), report_only=False))
-    except (ValueError, TypeError):  # a row that does not compile: adding the origin is then the question
-        return False
-    return compiled.any_origin or compiled.allows_origin(origin)
-
-
 @admin.register(ObservedOrigin)
 class ObservedOriginAdmin(admin.ModelAdmin):
     """Which origins called which policy, with what verdict: read-only rows, plus "allow this origin".
@@ -495,7 +511,7 @@ class ObservedOriginAdmin(admin.ModelAdmin):
     """
 
     list_display = (
-        "origin",
+        "origin_shown",
         "policy_link",
         "verdict_shown",
         "reason_shown",
@@ -512,9 +528,15 @@ class ObservedOriginAdmin(admin.ModelAdmin):
     list_select_related = ("policy",)
     show_full_result_count = False
     actions = ("allow_origins",)
+    allow_confirmation_template = "admin/cors_policies/observedorigin/allow_confirmation.html"
 
     class Media:
         css = {"all": ("cors_policies/admin.css",)}
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet[ObservedOrigin], search_term: str
+    ) -> tuple[models.QuerySet[ObservedOrigin], bool]:
+        return super().get_search_results(request, queryset, limit_search(request, search_term))
 
     # -- permissions ---------------------------------------------------------------------------
 
@@ -539,7 +561,34 @@ class ObservedOriginAdmin(admin.ModelAdmin):
             return self.list_display
         return tuple(name for name in self.list_display if name != "allow_button")
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.method == "GET":
+            self._warn_dropped(request)
+        return super().changelist_view(request, extra_context)
+
+    def _warn_dropped(self, request: HttpRequest) -> None:
+        """Say how many requests of the last RECENT_DAYS were counted without their origin: a flood of distinct
+        origins, or more real traffic than the room per policy."""
+        since = timezone.now() - timedelta(days=RECENT_DAYS)
+        dropped = ObservedOrigin.objects.filter(origin=DROPPED_ORIGIN, last_seen__gte=since).aggregate(
+            total=models.Sum("count")
+        )["total"]
+        if dropped:
+            messages.warning(
+                request,
+                f"{dropped:,} requests of the last {RECENT_DAYS} days were counted without their origin (the rows "
+                f"reading “{NOT_RECORDED}”): in some interval a policy saw more distinct origins of one verdict than "
+                "OBSERVE_MAX_KEYS_PER_POLICY, or a verdict more than OBSERVE_MAX_KEYS. Origins seen more than once "
+                "kept their place; if this is real traffic rather than a flood, raise those settings.",
+            )
+
     # -- columns -------------------------------------------------------------------------------
+
+    @admin.display(description="origin", ordering="origin")
+    def origin_shown(self, obj: ObservedOrigin) -> str:
+        if obj.origin == DROPPED_ORIGIN:
+            return format_html('<em class="cors-not-recorded">{}</em>', NOT_RECORDED)
+        return obj.origin
 
     @admin.display(description="policy", ordering="policy__name")
     def policy_link(self, obj: ObservedOrigin) -> str:
@@ -560,7 +609,7 @@ class ObservedOriginAdmin(admin.ModelAdmin):
 
     @admin.display(description="", empty_value="")
     def allow_button(self, obj: ObservedOrigin) -> str:
-        if obj.verdict != "refused" or obj.reason != "origin":
+        if obj.verdict != "refused" or obj.reason != "origin" or obj.origin == DROPPED_ORIGIN:
             return ""
         url = reverse(f"{self.admin_site.name}:{ALLOW_URL_NAME}", args=[obj.pk])
         return format_html(
@@ -578,78 +627,89 @@ class ObservedOriginAdmin(admin.ModelAdmin):
         return [allow, *super().get_urls()]
 
     def allow_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """One click: allow the origin of one row in its policy, then go back where the click came from."""
+        """The Allow button of one row: the confirmation page, then (confirmed) the change, then back to where
+        the click came from."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_allow_permission(request):
             raise PermissionDenied
-        self.allow_origins(request, ObservedOrigin.objects.filter(pk=pk))
-        back = request.META.get("HTTP_REFERER", "")
-        safe = url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure())
         opts = self.opts
-        return HttpResponseRedirect(
-            back if safe else reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
-        )
+        back = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+            back = reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
+        response = self.allow_origins(request, ObservedOrigin.objects.filter(pk=pk), back=back)
+        return response if response is not None else HttpResponseRedirect(back)
 
     @admin.action(description="Allow the selected origins in their policies", permissions=["allow"])
-    def allow_origins(self, request: HttpRequest, queryset: models.QuerySet[ObservedOrigin]) -> None:
+    def allow_origins(
+        self, request: HttpRequest, queryset: models.QuerySet[ObservedOrigin], back: str | None = None
+    ) -> HttpResponse | None:
+        """Show what allowing the origins would change (the confirmation page); once confirmed, with the
+        acknowledgement where one is needed, change the policies (:mod:`cors_policies.allow`)."""
         wanted: dict[int, list[str]] = {}
-        rows = list(queryset.order_by("policy_id", "origin"))
+        selected = list(queryset.order_by("policy_id", "origin"))
+        rows = [row for row in selected if row.origin != DROPPED_ORIGIN]
         if not rows:
-            self.message_user(
-                request, "That observed origin no longer exists (it may have been cleaned up).", messages.WARNING
-            )
-            return
+            gone = "That observed origin no longer exists (it may have been cleaned up)."
+            unrecorded = "Those rows count requests whose origin was not recorded: there is no origin to allow."
+            self.message_user(request, unrecorded if selected else gone, messages.WARNING)
+            return None
         for row in rows:
             origins = wanted.setdefault(row.policy_id, [])
             if row.origin not in origins:
                 origins.append(row.origin)
-        for policy_id, origins in wanted.items():
-            self._allow_in_policy(request, policy_id, origins)
-
-    def _allow_in_policy(self, request: HttpRequest, policy_id: int, origins: list[str]) -> None:
-        with transaction.atomic():
-            policy = CorsPolicy.objects.select_for_update().filter(pk=policy_id).first()
-            if policy is None:
-                self.message_user(
-                    request, f"Policy {policy_id} no longer exists; {', '.join(origins)} not allowed.", messages.ERROR
-                )
-                return
-            present = [origin for origin in origins if allowed_already(policy, origin)]
-            adding = [origin for origin in origins if origin not in present]
-            if present:
-                self.message_user(
-                    request,
-                    f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} already allowed by policy "
-                    f"{policy.name!r}: a refusal recorded since is for another reason (see the reason column).",
-                    messages.INFO,
-                )
-            if not adding:
-                return
-            policy.allowed_origins = [*(policy.allowed_origins or []), *adding]
-            try:
-                policy.full_clean()
-            except ValidationError as exc:
-                problems = " ".join(
-                    f"{'' if field == '__all__' else capfirst(field.replace('_', ' ')) + ': '}{message}"
-                    for field, errors in exc.message_dict.items()
-                    for message in errors
-                )
-                self.message_user(
-                    request,
-                    f"Could not allow {', '.join(adding)} in policy {policy.name!r}: {problems} "
-                    "Edit the policy to fix it.",
-                    messages.ERROR,
-                )
-                return
-            policy.save()
-            with translation.override(None):  # the admin stores field labels untranslated
-                label = str(capfirst(_model_field("allowed_origins").verbose_name))
-            self.log_change(request, policy, [{"changed": {"fields": [label]}}])
-        mode = "report-only " if policy.report_only else ""
-        self.message_user(
-            request,
-            f"Allowed {', '.join(adding)} in {mode}policy {policy.name!r}; every process applies it within "
-            f"{conf.REFRESH_INTERVAL} s.",
-            messages.SUCCESS,
+        policies = CorsPolicy.objects.in_bulk(list(wanted))
+        plans = [allow.plan(policies[pk], origins) for pk, origins in wanted.items() if pk in policies]
+        acknowledged = request.POST.get("acknowledge") == "yes"
+        if request.POST.get("confirm") == "yes" and (acknowledged or not any(p.needs_acknowledgement for p in plans)):
+            for policy_id, origins in wanted.items():
+                outcome = allow.apply(policy_id, origins, acknowledged=acknowledged, user=request.user)
+                for level, text in outcome.messages:
+                    self.message_user(request, text, MESSAGE_LEVELS[level])
+            return None
+        return self._allow_confirmation(
+            request, rows, plans, wanted, back=back, unacknowledged=request.POST.get("confirm") == "yes"
         )
+
+    def _allow_confirmation(
+        self,
+        request: HttpRequest,
+        rows: list[ObservedOrigin],
+        plans: list[allow.Plan],
+        wanted: dict[int, list[str]],
+        *,
+        back: str | None,
+        unacknowledged: bool,
+    ) -> HttpResponse:
+        missing = [
+            f"Policy {pk} no longer exists; {', '.join(origins)} not allowed."
+            for pk, origins in wanted.items()
+            if pk not in {p.policy.pk for p in plans}
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Allow these origins?",
+            "opts": self.opts,
+            "plans": [
+                {
+                    "plan": found,
+                    "url": reverse(f"{self.admin_site.name}:cors_policies_corspolicy_change", args=[found.policy.pk]),
+                }
+                for found in plans
+            ],
+            "missing": missing,
+            "rows": rows,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "single": back is not None,
+            "back": back,
+            "changelist_url": reverse(
+                f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_changelist"
+            ),
+            "can_apply": any(found.can_apply for found in plans),
+            "needs_acknowledgement": any(found.needs_acknowledgement for found in plans),
+            "unacknowledged": unacknowledged,
+            "refresh_interval": conf.REFRESH_INTERVAL,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.allow_confirmation_template, context)

@@ -1,6 +1,6 @@
 """System checks: each misconfiguration has a stable ID (cors_policies.E001...), tested by ID.
 
-E001 middleware missing; E002 below middleware that can answer first; E003-E008, E010-E014 invalid
+E001 middleware missing; E002 below middleware that can answer first; E003-E008, E010-E014, E020 invalid
 ``CORS_POLICIES``; E009 django-cors-headers' middleware installed too; W001 (``check --deploy``) a
 per-process cache at ``CACHE_ALIAS``; W002 (``check --database``, and so ``migrate``) a stored policy the
 engine cannot compile, which serving skips.
@@ -20,6 +20,8 @@ from django.db import DatabaseError
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS
+from .protected import SETTING as PROTECTED_SETTING
+from .protected import is_valid_entry
 
 MIDDLEWARE_PATH = "cors_policies.middleware.CorsPolicyMiddleware"
 CORSHEADERS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
@@ -216,7 +218,7 @@ def check_observe_settings(value: dict[str, Any]) -> list[CheckMessage]:
                 id="cors_policies.E013",
             )
         )
-    for key in ("OBSERVE_MAX_KEYS", "OBSERVE_MAX_ROWS"):
+    for key in ("OBSERVE_MAX_KEYS", "OBSERVE_MAX_KEYS_PER_POLICY", "OBSERVE_MAX_ROWS"):
         count = value.get(key, DEFAULTS[key])
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             messages.append(
@@ -298,6 +300,31 @@ def check_stored_policies(app_configs: Any = None, databases: Any = None, **kwar
                     "request gets its CORS headers.",
                     obj=f"CorsPolicy {policy_id}",
                     id="cors_policies.W002",
+                )
+            )
+    return messages
+
+
+@register(Tags.compatibility)
+def check_protected_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E020: PROTECTED_PATHS is a list of URL names and path prefixes (a wrong value protects nothing)."""
+    value = getattr(settings, "CORS_POLICIES", {})
+    entries = value.get("PROTECTED_PATHS", DEFAULTS["PROTECTED_PATHS"]) if isinstance(value, dict) else ()
+    hint = (
+        f"Write a list of URL names and path prefixes, such as {DEFAULTS['PROTECTED_PATHS'] + ['/internal/']!r} "
+        "(the default protects the admin and this app's API), or [] to protect nothing."
+    )
+    if not isinstance(entries, (list, tuple)):
+        return [Error(f"{PROTECTED_SETTING} is {entries!r}; it must be a list.", hint=hint, id="cors_policies.E020")]
+    messages: list[CheckMessage] = []
+    for entry in entries:
+        if not is_valid_entry(entry):
+            messages.append(
+                Error(
+                    f"{PROTECTED_SETTING} has {entry!r}, which is neither a URL name (such as 'admin:index') nor "
+                    "a path prefix other than '/' (such as '/internal/').",
+                    hint=hint,
+                    id="cors_policies.E020",
                 )
             )
     return messages

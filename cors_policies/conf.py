@@ -19,6 +19,9 @@ Defaults (every key optional)::
         # True: anyone may read the OpenAPI schema and its Swagger UI page; False (the default): they need
         # what the API needs (authenticated, view permission on CORS policies).
         "PUBLIC_SCHEMA": False,
+        # Paths no policy decorates or preflights (cors_policies.protected): URL names, reversed ("admin:index"
+        # -> /admin/), and path prefixes ("/internal/"), each covering every path below it. [] protects none.
+        "PROTECTED_PATHS": ["admin:index", "cors_policies_api:root"],
         # Observed origins (cors_policies.observed): counted in memory, written every interval.
         "OBSERVE": True,               # False: record nothing (logging and the cors_decision signal remain)
         "OBSERVE_FLUSH": "thread",     # who writes: "thread" (a background thread per process), "request"
@@ -27,8 +30,12 @@ Defaults (every key optional)::
                                        # (only cors_policies.observed.recorder.flush(): tests, own scheduler)
         "OBSERVE_FLUSH_INTERVAL": 5.0, # seconds between writes in each process (at most one write per interval)
         "OBSERVE_SAMPLE_RATE": 1.0,    # fraction of requests recorded; counts are scaled up (estimates if < 1)
-        "OBSERVE_MAX_KEYS": 2000,      # distinct (policy, origin, verdict, reason) per interval and process;
-                                       # requests beyond are counted as overflow (logged), not stored
+        "OBSERVE_MAX_KEYS": 2000,      # distinct (policy, origin, verdict, reason) per verdict, interval and
+                                       # process (allowed and refused origins each have this much room)
+        "OBSERVE_MAX_KEYS_PER_POLICY": 200,  # ... and per policy and verdict: a flood of distinct origins on one
+                                       # policy cannot take another's room. Where there is none, a new origin
+                                       # replaces the oldest one seen only once; requests without room are
+                                       # counted per policy (the row with an empty origin), not by origin
         "OBSERVE_MAX_ROWS": 100000,    # the table is trimmed to the most recently seen rows beyond this
         "OBSERVE_RETENTION_DAYS": 30,  # rows not seen for this long are deleted (also: cors_cleanup_observed)
     }
@@ -49,11 +56,13 @@ DEFAULTS: dict[str, Any] = {
     "API_PERMISSION_CLASSES": ["cors_policies.api.permissions.CorsPolicyPermissions"],
     "API_AUTHENTICATION_CLASSES": None,
     "PUBLIC_SCHEMA": False,
+    "PROTECTED_PATHS": ["admin:index", "cors_policies_api:root"],
     "OBSERVE": True,
     "OBSERVE_FLUSH": "thread",
     "OBSERVE_FLUSH_INTERVAL": 5.0,
     "OBSERVE_SAMPLE_RATE": 1.0,
     "OBSERVE_MAX_KEYS": 2000,
+    "OBSERVE_MAX_KEYS_PER_POLICY": 200,
     "OBSERVE_MAX_ROWS": 100_000,
     "OBSERVE_RETENTION_DAYS": 30,
 }

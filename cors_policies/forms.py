@@ -16,10 +16,19 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import capfirst, format_lazy
 
-from . import analysis, validators
+from . import analysis, protected, text, validators
 from .models import POLICY_FIELDS, CorsPolicy
 
-__all__ = ["AUTHORIZATION_NOTE", "COMMON_METHODS", "CorsPolicyForm", "ListField", "RequestTestForm", "split_items"]
+__all__ = [
+    "AUTHORIZATION_NOTE",
+    "COMMON_METHODS",
+    "CorsPolicyForm",
+    "LineField",
+    "ListField",
+    "RequestTestForm",
+    "TextField",
+    "split_items",
+]
 
 #: The methods offered as checkboxes; anything else (WebDAV's PROPFIND, a lower-case patch) is typed.
 COMMON_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -41,6 +50,23 @@ def split_items(text: str, *, commas: bool = False) -> list[str]:
     """Non-empty, stripped items of ``text``: one per line, and also comma-separated if ``commas``."""
     pattern = _LINES_AND_COMMAS if commas else _LINES
     return [item.strip() for item in pattern.split(text) if item.strip()]
+
+
+class LineField(forms.CharField):
+    """One line of text (:func:`cors_policies.text.validate_line`), judged before any other validator."""
+
+    text_check = staticmethod(text.validate_line)
+
+    def to_python(self, value: Any) -> str | None:
+        result = super().to_python(value)
+        self.text_check(result)
+        return result
+
+
+class TextField(LineField):
+    """Text that may span lines (:func:`cors_policies.text.validate_text`)."""
+
+    text_check = staticmethod(text.validate_text)
 
 
 class ListField(forms.Field):
@@ -71,7 +97,14 @@ class ListField(forms.Field):
     def to_python(self, value: Any) -> list[str]:
         if value in self.empty_values:
             return []
-        return split_items(str(value), commas=self.commas)
+        items = split_items(str(value), commas=self.commas)
+        text.validate_items(items)  # before the model's validators, which must never see what is not text
+        return items
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        if isinstance(initial, str):  # "other methods" starts as the text shown
+            initial = split_items(initial, commas=self.commas)
+        return super().has_changed(initial or [], data)
 
 
 def _model_field(name: str) -> Any:
@@ -96,9 +129,9 @@ class CorsPolicyForm(forms.ModelForm):
         required=False,
         help_text=_model_field("allowed_methods").help_text,
     )
-    other_methods = forms.CharField(
+    other_methods = ListField(
+        commas=True,
         label="Other methods",
-        required=False,
         widget=forms.TextInput(attrs={"class": "vTextField", "spellcheck": "false", "autocapitalize": "off"}),
         help_text="Methods that are not in the list above, comma-separated, such as PROPFIND, MKCOL. "
         "Case-sensitive: patch is not PATCH.",
@@ -111,6 +144,7 @@ class CorsPolicyForm(forms.ModelForm):
     class Meta:
         model = CorsPolicy
         fields = POLICY_FIELDS
+        field_classes = {"name": LineField, "path_pattern": LineField, "description": TextField}
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
             "path_pattern": forms.TextInput(attrs={"class": "vTextField", "spellcheck": "false"}),
@@ -134,10 +168,10 @@ class CorsPolicyForm(forms.ModelForm):
                 return []
         elif self.instance.pk is None:
             return []
-        return analysis.policy_warnings(self.instance.to_spec())  # a valid form has copied its data there
+        return protected.policy_warnings(self.instance.to_spec())  # a valid form has copied its data there
 
     def clean_other_methods(self) -> list[str]:
-        items = split_items(self.cleaned_data.get("other_methods") or "", commas=True)
+        items: list[str] = self.cleaned_data.get("other_methods") or []
         validators.validate_methods(items)
         return items
 
@@ -153,13 +187,13 @@ class CorsPolicyForm(forms.ModelForm):
 class RequestTestForm(forms.Form):
     """What a browser would send: the tester asks the engine about exactly this."""
 
-    origin = forms.CharField(
+    origin = LineField(
         max_length=2048,
         strip=True,
         widget=forms.TextInput(attrs={"class": "vTextField", "placeholder": "https://app.example.com"}),
         help_text="The page's origin, exactly as the browser sends it: scheme://host[:port], lower case.",
     )
-    method = forms.CharField(
+    method = LineField(
         initial="GET",
         max_length=64,
         widget=forms.TextInput(attrs={"class": "vTextField cors-method", "list": "cors-method-list"}),
@@ -194,4 +228,6 @@ class RequestTestForm(forms.Form):
         return value
 
     def clean_request_headers(self) -> list[str]:
-        return split_items(self.cleaned_data.get("request_headers") or "", commas=True)
+        items = split_items(self.cleaned_data.get("request_headers") or "", commas=True)
+        text.validate_items(items)
+        return items

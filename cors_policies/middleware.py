@@ -1,5 +1,9 @@
 """The CORS middleware: thin. It reads four request headers, asks the engine, writes the answer.
 
+On a path a policy covers, that answer is the only one: CORS headers a view or an inner middleware set are
+removed first (:func:`remove_cors_headers`), also when the policy refuses. Protected paths (the admin, this
+app's API: :mod:`cors_policies.protected`) are left alone, whatever the policies say.
+
 Place it first in MIDDLEWARE, so a preflight is answered before anything else (CommonMiddleware's
 redirects, authentication) can turn it into a redirect or a 403, and so every response it passes back
 up, errors included, gets its headers.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -23,6 +27,7 @@ from .cache import snapshot
 from .conf import conf
 from .engine import DEFAULT_PORTS, Decision, PolicySet, printable
 from .observed import recorder
+from .protected import current as protected_paths
 from .signals import cors_decision
 
 GetResponse = Callable[[HttpRequest], Any]
@@ -153,7 +158,38 @@ def preflight_response(decision: Decision) -> HttpResponse:
     return response
 
 
+#: The CORS response headers (lower case, as Django's ResponseHeaders stores them). On a covered path the
+#: policy is authoritative: whatever a view or an inner middleware set is removed before its answer is written,
+#: so a view echoing any Origin with credentials cannot open a path the policy closes.
+CORS_RESPONSE_HEADERS: Final = frozenset(
+    {
+        "access-control-allow-origin",
+        "access-control-allow-credentials",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+        "access-control-expose-headers",
+        "access-control-max-age",
+        "access-control-allow-private-network",
+    }
+)
+
+
+def remove_cors_headers(response: HttpResponseBase) -> None:
+    """Drop the CORS headers a view or an inner middleware set (a set test on the header store, ~0.4 µs)."""
+    headers = response.headers
+    store = getattr(headers, "_store", None)  # {lower-case name: (name, value)}; the public API costs ~10x
+    if isinstance(store, dict):
+        if not store.keys().isdisjoint(CORS_RESPONSE_HEADERS):
+            for name in CORS_RESPONSE_HEADERS:
+                store.pop(name, None)
+        return
+    for name in [name for name in headers if name.lower() in CORS_RESPONSE_HEADERS]:  # pragma: no cover
+        del headers[name]
+
+
 def apply_decision(response: HttpResponseBase, decision: Decision) -> None:
+    """Write the policy's answer, in place of any CORS headers the response already had."""
+    remove_cors_headers(response)
     for name, value in decision.headers:
         response[name] = value
     if decision.vary:
@@ -179,6 +215,10 @@ class CorsPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
+        protected = protected_paths()
+        path = request.path_info
+        if path.startswith(protected.prefixes) or path in protected.exact:  # the admin, the API: never a policy's
+            return self.get_response(request)
         policy_set = snapshot.get()
         if policy_set is None:
             return self.get_response(request)
@@ -194,6 +234,10 @@ class CorsPolicyMiddleware:
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        protected = protected_paths()
+        path = request.path_info
+        if path.startswith(protected.prefixes) or path in protected.exact:
+            return await self.get_response(request)
         if snapshot.needs_refresh():
             # Loading touches the database: never on the event loop.
             await sync_to_async(snapshot.refresh)()

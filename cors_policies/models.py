@@ -13,7 +13,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from . import validators
+from . import protected, validators
 from .engine import MAX_ORIGIN_LENGTH, PolicySpec
 
 #: The public policy fields an operator writes, in the admin's and the API's order (also the export
@@ -216,6 +216,7 @@ class CorsPolicy(models.Model):
     def clean(self) -> None:
         self.normalize()
         validators.validate_policy(allowed_origins=self.allowed_origins, allow_credentials=self.allow_credentials)
+        protected.validate_path_pattern(self.path_pattern)  # one that only matches the admin or the API applies nowhere
 
 
 class PolicySetVersion(models.Model):

@@ -45,6 +45,7 @@ import os
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -62,8 +63,17 @@ logger = logging.getLogger("cors_policies")
 
 #: (policy id, origin, allowed, reason code, served verdict: "" for an enforced policy's row).
 Key = tuple[int, str, bool, str, str]
-#: [count, first seen, last seen] (seconds since the epoch).
+#: [count, first seen, last seen] (seconds since the epoch); in the counters, a fourth item: the entry's
+#: bucket while its origin was seen only once this interval (so it may give its room up), else None.
 Entry = list[Any]
+#: Where keys compete for room: (policy id, allowed).
+BucketKey = tuple[int, bool]
+
+#: The origin of the rows that count requests whose origin was not recorded (no room left for it): one row
+#: per policy, verdict and reason, shown as such in the admin and the API.
+DROPPED_ORIGIN: Final = ""
+#: Room every (policy, verdict) keeps, even when its verdict's OBSERVE_MAX_KEYS are taken by other policies.
+MIN_ROOM: Final = 10
 
 #: Attempts at writing one interval's counts before they are dropped.
 MAX_FLUSH_ATTEMPTS: Final = 3
@@ -81,6 +91,16 @@ def is_storable(origin: str) -> bool:
     if origin == "null":
         return True
     return len(origin) <= MAX_OBSERVED_ORIGIN_LENGTH and parse_request_origin(origin) is not None
+
+
+class _Bucket:
+    """The keys of one (policy, verdict) in an interval: how many, and those seen once, oldest first."""
+
+    __slots__ = ("singletons", "size")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.singletons: OrderedDict[Key, None] = OrderedDict()
 
 
 @dataclass
@@ -106,6 +126,8 @@ class Recorder:
         self.sample_rate = float(DEFAULTS["OBSERVE_SAMPLE_RATE"])
         self.weight = 1
         self.max_keys = int(DEFAULTS["OBSERVE_MAX_KEYS"])
+        self.max_keys_per_policy = int(DEFAULTS["OBSERVE_MAX_KEYS_PER_POLICY"])
+        self.min_room = MIN_ROOM
         self._next_flush = time.time() + self.interval
         if register_process_hooks:
             os.register_at_fork(after_in_child=self._reset_state)
@@ -117,6 +139,9 @@ class Recorder:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._entries: dict[Key, Entry] = {}
+        self._buckets: dict[BucketKey, _Bucket] = {}
+        self._sizes = [0, 0]  # keys per verdict: [refused, allowed]
+        self._dropped: dict[Key, Entry] = {}
         self._overflow = 0
         self._invalid = 0
         self._retry: dict[Key, Entry] | None = None
@@ -146,10 +171,12 @@ class Recorder:
         self.sample_rate = min(1.0, max(0.0, _number("OBSERVE_SAMPLE_RATE", float)))
         self.weight = max(1, round(1 / self.sample_rate)) if self.sample_rate > 0 else 1
         self.max_keys = max(0, _number("OBSERVE_MAX_KEYS", int))
+        self.max_keys_per_policy = max(0, _number("OBSERVE_MAX_KEYS_PER_POLICY", int))
+        self.min_room = min(MIN_ROOM, self.max_keys // 10, self.max_keys_per_policy)
         self._next_flush = time.time() + self.interval
         if mode != "thread":
             self.stop()
-        elif self._thread is None and self._entries:
+        elif self._thread is None and (self._entries or self._dropped):
             with self._lock:  # counts are waiting: do not wait for a new key to start the writer
                 self._start_thread()
 
@@ -167,18 +194,59 @@ class Recorder:
             if entry is not None:
                 entry[0] += self.weight
                 entry[2] = now
+                bucket = entry[3]
+                if bucket is not None:  # its second request: it keeps its room from now on
+                    del bucket.singletons[key]
+                    entry[3] = None
                 return
             self._add(key, now)
 
     def _add(self, key: Key, now: float) -> None:
-        # Under the lock; once per new key and interval.
+        """A new key (under the lock; once per key and interval): stored if its (policy, verdict) has room.
+
+        Room is kept per policy and per verdict, so a flood of distinct origins (junk sent to a ``*`` policy,
+        or refused by one policy) cannot push out another policy's, or another verdict's, origins: each
+        (policy, verdict) holds at most OBSERVE_MAX_KEYS_PER_POLICY keys, each verdict OBSERVE_MAX_KEYS in
+        all, and every (policy, verdict) at least MIN_ROOM. Where there is no room, the newcomer takes the
+        place of the oldest origin seen only once in its own (policy, verdict), so an origin that comes back
+        is kept however many one-off origins come; what gives way, or finds no room, is counted in that
+        policy's row for dropped requests (origin "")."""
         if not is_storable(key[1]):
             self._invalid += self.weight
             return
-        if len(self._entries) >= self.max_keys:
-            self._overflow += self.weight
-            return
-        self._entries[key] = [self.weight, now, now]
+        allowed = key[2]
+        bucket_key = (key[0], allowed)
+        bucket = self._buckets.get(bucket_key)
+        if bucket is None:
+            bucket = self._buckets[bucket_key] = _Bucket()
+        if bucket.size >= self.max_keys_per_policy or (
+            self._sizes[allowed] >= self.max_keys and bucket.size >= self.min_room
+        ):
+            if not bucket.singletons:
+                self._drop(key, self.weight, now, now)
+                return
+            old, _ = bucket.singletons.popitem(last=False)
+            count, first, last, _ = self._entries.pop(old)
+            self._drop(old, count, first, last)
+            bucket.size -= 1
+            self._sizes[allowed] -= 1
+        self._entries[key] = [self.weight, now, now, bucket]
+        bucket.singletons[key] = None
+        bucket.size += 1
+        self._sizes[allowed] += 1
+        if self._thread is None and self.mode == "thread":
+            self._start_thread()
+
+    def _drop(self, key: Key, count: int, first: float, last: float) -> None:
+        self._overflow += count
+        dropped = (key[0], DROPPED_ORIGIN, key[2], key[3], key[4])
+        entry = self._dropped.get(dropped)
+        if entry is None:
+            self._dropped[dropped] = [count, first, last]
+        else:
+            entry[0] += count
+            entry[1] = min(entry[1], first)
+            entry[2] = max(entry[2], last)
         if self._thread is None and self.mode == "thread":
             self._start_thread()
 
@@ -189,7 +257,9 @@ class Recorder:
     def pending(self) -> dict[Key, tuple[int, float, float]]:
         """A copy of the counters not written yet (tests and debugging)."""
         with self._lock:
-            return {key: (entry[0], entry[1], entry[2]) for key, entry in self._entries.items()}
+            return {
+                key: (entry[0], entry[1], entry[2]) for key, entry in (*self._entries.items(), *self._dropped.items())
+            }
 
     # -- the write path ------------------------------------------------------------------------
 
@@ -201,6 +271,10 @@ class Recorder:
         with self._flush_lock:
             with self._lock:
                 batch, self._entries = self._entries, {}
+                batch.update(self._dropped)
+                self._dropped = {}
+                self._buckets = {}
+                self._sizes = [0, 0]
                 overflow, self._overflow = self._overflow, 0
                 invalid, self._invalid = self._invalid, 0
                 self._next_flush = time.time() + self.interval
@@ -226,27 +300,38 @@ class Recorder:
         self.totals.invalid += invalid
         if overflow:
             logger.warning(
-                "cors_policies: %d requests were not recorded as observed origins: more than OBSERVE_MAX_KEYS=%d "
-                "distinct (policy, origin, verdict, reason) in one interval (raise it if this is real traffic)",
+                "cors_policies: %d requests were counted without their origin (Observed origins shows them per "
+                "policy): more distinct origins in one interval than OBSERVE_MAX_KEYS_PER_POLICY=%d for one policy "
+                "and verdict, or OBSERVE_MAX_KEYS=%d for one verdict (raise them if this is real traffic)",
                 overflow,
+                self.max_keys_per_policy,
                 self.max_keys,
             )
         if invalid:
             logger.info("cors_policies: %d requests with a malformed Origin were counted but not stored", invalid)
 
     def _merge(self, older: dict[Key, Entry], newer: dict[Key, Entry]) -> dict[Key, Entry]:
-        """Add ``newer`` into ``older``, within the key cap (the rest counts as overflow)."""
+        """Add ``newer`` into ``older``, within OBSERVE_MAX_KEYS origins (the rest counts as overflow; the rows
+        counting dropped requests always fit: there is one per policy, verdict and reason at most)."""
         overflow = 0
-        for key, (count, first, last) in newer.items():
-            entry = older.get(key)
-            if entry is not None:
-                entry[0] += count
-                entry[1] = min(entry[1], first)
-                entry[2] = max(entry[2], last)
-            elif len(older) < self.max_keys:
+        origins = sum(1 for key in older if key[1] != DROPPED_ORIGIN)
+        for key, entry in newer.items():
+            count, first, last = entry[0], entry[1], entry[2]
+            found = older.get(key)
+            if found is not None:
+                found[0] += count
+                found[1] = min(found[1], first)
+                found[2] = max(found[2], last)
+            elif key[1] == DROPPED_ORIGIN or origins < self.max_keys:
                 older[key] = [count, first, last]
+                origins += key[1] != DROPPED_ORIGIN
             else:
                 overflow += count
+                dropped = (key[0], DROPPED_ORIGIN, key[2], key[3], key[4])
+                total = older.setdefault(dropped, [0, first, last])
+                total[0] += count
+                total[1] = min(total[1], first)
+                total[2] = max(total[2], last)
         self._report_dropped(overflow, 0)
         return older
 
@@ -322,7 +407,7 @@ class Recorder:
     def close(self) -> None:
         """At exit: stop the thread and write what is left (unless flushing is manual)."""
         self.stop()
-        if self.mode != "manual" and (self._entries or self._retry):
+        if self.mode != "manual" and (self._entries or self._dropped or self._retry):
             self.flush()
 
     def reset(self) -> None:
@@ -330,6 +415,9 @@ class Recorder:
         self.stop()
         with self._lock:
             self._entries = {}
+            self._buckets = {}
+            self._sizes = [0, 0]
+            self._dropped = {}
             self._overflow = 0
             self._invalid = 0
         self._retry = None

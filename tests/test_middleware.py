@@ -333,3 +333,65 @@ def test_is_same_origin(origin: str, meta: dict[str, str], expected: bool) -> No
     request.META.pop("HTTP_HOST", None)
     request.META.update(meta)
     assert is_same_origin(request, origin) is expected
+
+
+class TestAuthoritative:
+    """On a covered path the policy's answer is the only CORS answer: headers a view or an inner middleware
+    set are removed, also when the policy refuses (then there are none at all)."""
+
+    @pytest.fixture
+    def strict(self, make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
+        return make_policy(name="strict", path_pattern="/t/**", allowed_origins=["https://good.example"])
+
+    def test_allowed_origin_gets_the_policys_answer_only(self, client: Client, strict: CorsPolicy) -> None:
+        response = client.get("/t/leaky", HTTP_ORIGIN="https://good.example")
+        assert cors(response) == {"Access-Control-Allow-Origin": "https://good.example", "Vary": "Origin"}
+        assert urls.calls == ["GET /t/leaky"]
+
+    @pytest.mark.parametrize("origin", ["https://evil.example", "null", "https://good.example.evil.example"])
+    def test_refused_origin_gets_no_cors_headers_at_all(self, client: Client, strict: CorsPolicy, origin: str) -> None:
+        response = client.get("/t/leaky", HTTP_ORIGIN=origin)
+        assert response.status_code == 200
+        assert cors(response) == {"Vary": "Origin"}
+
+    def test_a_request_without_origin_gets_none_either(self, client: Client, strict: CorsPolicy) -> None:
+        assert cors(client.get("/t/leaky")) == {"Vary": "Origin"}
+
+    def test_any_origin_policy_keeps_its_own_answer(self, client: Client, make_policy: Callable[..., Any]) -> None:
+        make_policy(path_pattern="/t/**", allowed_origins=["*"], expose_headers=["X-Total"])
+        response = client.get("/t/leaky", HTTP_ORIGIN="https://evil.example")
+        assert cors(response) == {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "X-Total"}
+
+    def test_an_inner_middleware_cannot_add_cors_headers(
+        self, client: Client, strict: CorsPolicy, settings: Any
+    ) -> None:
+        settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.urls.LeakyMiddleware"]
+        assert cors(client.get("/t/echo", HTTP_ORIGIN="https://evil.example")) == {"Vary": "Origin"}
+        allowed = client.get("/t/echo", HTTP_ORIGIN="https://good.example")
+        assert cors(allowed) == {"Access-Control-Allow-Origin": "https://good.example", "Vary": "Origin"}
+
+    def test_the_views_headers_stay_where_no_policy_applies(self, client: Client, strict: CorsPolicy) -> None:
+        response = client.get("/other/leaky", HTTP_ORIGIN="https://evil.example")
+        assert cors(response) == {"Access-Control-Allow-Origin": "https://evil.example", **urls.LEAKED}
+
+    def test_a_report_only_policy_changes_nothing(self, client: Client, make_policy: Callable[..., Any]) -> None:
+        make_policy(path_pattern="/t/**", allowed_origins=["https://good.example"], report_only=True)
+        response = client.get("/t/leaky", HTTP_ORIGIN="https://evil.example")
+        assert cors(response) == {"Access-Control-Allow-Origin": "https://evil.example", **urls.LEAKED}
+
+    def test_async_too(self, strict: CorsPolicy) -> None:
+        refused = async_to_sync(AsyncClient().get)("/t/leaky", headers={"Origin": "https://evil.example"})
+        assert cors(refused) == {"Vary": "Origin"}
+        allowed = async_to_sync(AsyncClient().get)("/t/leaky", headers={"Origin": "https://good.example"})
+        assert cors(allowed) == {"Access-Control-Allow-Origin": "https://good.example", "Vary": "Origin"}
+
+    def test_remove_cors_headers_keeps_the_others(self, strict: CorsPolicy) -> None:
+        from django.http import HttpResponse
+
+        from cors_policies.middleware import remove_cors_headers
+
+        response = HttpResponse()
+        response["Access-Control-Allow-Origin"] = "*"
+        response["X-Kept"] = "1"
+        remove_cors_headers(response)
+        assert dict(response.items()) == {"Content-Type": "text/html; charset=utf-8", "X-Kept": "1"}

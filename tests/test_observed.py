@@ -143,20 +143,24 @@ class TestRecorder:
         self, settings: Any, caplog: pytest.LogCaptureFixture, db: None
     ) -> None:
         rec = configured(settings, OBSERVE_MAX_KEYS=3)
-        for n in range(10):
+        rec.record(1, "https://o0.example.com", False, "origin")
+        rec.record(1, "https://o0.example.com", False, "origin")  # seen twice: it keeps its room
+        for n in range(1, 10):
             rec.record(1, f"https://o{n}.example.com", False, "origin")
-        rec.record(1, "https://o0.example.com", False, "origin")  # a key already there is still counted
+        # The newest take the place of the oldest seen once; what gave way is counted without its origin.
         assert {key[1]: value[0] for key, value in rec.pending().items()} == {
             "https://o0.example.com": 2,
-            "https://o1.example.com": 1,
-            "https://o2.example.com": 1,
+            "https://o8.example.com": 1,
+            "https://o9.example.com": 1,
+            "": 7,
         }
         with caplog.at_level(logging.WARNING, logger="cors_policies"):
             rec.flush()
         assert rec.totals.overflow == 7
         assert [r.getMessage() for r in caplog.records if r.name == "cors_policies"] == [
-            "cors_policies: 7 requests were not recorded as observed origins: more than OBSERVE_MAX_KEYS=3 distinct "
-            "(policy, origin, verdict, reason) in one interval (raise it if this is real traffic)"
+            "cors_policies: 7 requests were counted without their origin (Observed origins shows them per policy): "
+            "more distinct origins in one interval than OBSERVE_MAX_KEYS_PER_POLICY=200 for one policy and verdict, "
+            "or OBSERVE_MAX_KEYS=3 for one verdict (raise them if this is real traffic)"
         ]
 
     def test_sampling_scales_the_counts(self, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -304,7 +308,7 @@ class TestFlush:
         assert rows() == [(api.pk, APP, "allowed", "", False, "", 1)]
 
     def test_many_keys_are_written_in_batches(self, settings: Any, api: CorsPolicy) -> None:
-        rec = configured(settings, OBSERVE_MAX_KEYS=1000)
+        rec = configured(settings, OBSERVE_MAX_KEYS=1000, OBSERVE_MAX_KEYS_PER_POLICY=1000)
         for n in range(250):
             rec.record(api.pk, f"https://o{n}.example.com", False, "origin")
         assert rec.flush() == 250
@@ -424,6 +428,7 @@ class TestFlush:
         monkeypatch.setattr(observed, "write_rows", write_rows)
         rec.flush()
         assert [(origin, count) for _, origin, _, _, _, _, count in rows()] == [
+            ("", 2),  # the requests without room, counted without their origin
             ("https://a.example.com", 2),
             ("https://b.example.com", 1),
         ]
@@ -891,3 +896,100 @@ class TestSignal:
 
         monkeypatch.setattr(cors_decision, "send", fail)
         assert client.get("/t/echo", HTTP_ORIGIN=APP)["Access-Control-Allow-Origin"] == APP
+
+
+# ==================================================================================================
+# Room per policy and verdict: a flood of distinct origins cannot blind the recorder
+# ==================================================================================================
+
+
+def junk(n: int) -> str:
+    return f"https://junk{n}.evil.test"
+
+
+class TestRoom:
+    def test_a_flood_on_one_policy_leaves_room_for_the_others(self, settings: Any) -> None:
+        rec = configured(settings)
+        for n in range(5000):
+            rec.record(1, junk(n), False, "origin")
+        rec.record(2, "https://partner.example", False, "origin")
+        assert rec.pending()[(2, "https://partner.example", False, "origin", "")][0] == 1
+
+    def test_a_flood_of_allowed_origins_leaves_room_for_refused_ones(self, settings: Any) -> None:
+        rec = configured(settings)
+        for policy in range(1, 21):  # allowed by '*' policies: 20 x 200 fills the allowed room twice over
+            for n in range(200):
+                rec.record(policy, junk(n), True)
+        rec.record(1, "https://partner.example", False, "origin")
+        rec.record(30, "https://other.example", False, "origin")
+        pending = rec.pending()
+        assert (1, "https://partner.example", False, "origin", "") in pending
+        assert (30, "https://other.example", False, "origin", "") in pending
+
+    def test_an_origin_that_comes_back_keeps_its_room_in_a_flood(self, settings: Any) -> None:
+        rec = configured(settings)
+        rec.record(1, "https://early.example", False, "origin")
+        rec.record(1, "https://early.example", False, "origin")  # a preflight and its request
+        for n in range(2500):
+            rec.record(1, junk(n), False, "origin")
+            if n == 1000:  # one arriving in the middle of the flood, twice
+                rec.record(1, "https://late.example", False, "origin")
+                rec.record(1, "https://late.example", False, "origin")
+        pending = rec.pending()
+        assert pending[(1, "https://early.example", False, "origin", "")][0] == 2
+        assert pending[(1, "https://late.example", False, "origin", "")][0] == 2
+
+    def test_every_policy_keeps_room_when_many_are_flooded(self, settings: Any) -> None:
+        rec = configured(settings)
+        for policy in range(1, 21):  # 20 x 200 refused keys: twice the refused room
+            for n in range(200):
+                rec.record(policy, junk(n), False, "origin")
+        for n in range(observed.MIN_ROOM):
+            rec.record(99, f"https://real{n}.example", False, "origin")
+        pending = rec.pending()
+        assert all((99, f"https://real{n}.example", False, "origin", "") in pending for n in range(observed.MIN_ROOM))
+
+    def test_memory_stays_bounded(self, settings: Any) -> None:
+        rec = configured(settings, OBSERVE_MAX_KEYS=100, OBSERVE_MAX_KEYS_PER_POLICY=20)
+        for n in range(20_000):
+            rec.record(n % 50, junk(n), n % 3 == 0, "" if n % 3 == 0 else "origin")
+        origins = [key for key in rec.pending() if key[1] != ""]
+        # Each verdict: its 100, plus MIN_ROOM (here 100 // 10) for each of the 50 policies at most.
+        assert len(origins) <= 2 * (100 + 50 * 10)
+
+    def test_what_gave_way_is_counted_per_policy_verdict_and_reason(self, settings: Any, api: CorsPolicy) -> None:
+        rec = configured(settings, OBSERVE_MAX_KEYS_PER_POLICY=10)
+        for n in range(25):
+            rec.record(api.pk, junk(n), False, "origin")
+        for n in range(12):
+            rec.record(api.pk, junk(n), True)
+        rec.record(api.pk, "null", False, "method")  # takes the room of the oldest refused one, junk15
+        assert rec.flush() == 10 + 10 + 2
+        assert rows() == [
+            (api.pk, "", "allowed", "", False, "", 2),
+            (api.pk, "", "refused", "origin", False, "", 16),
+            *sorted(
+                [(api.pk, junk(n), "refused", "origin", False, "", 1) for n in range(16, 25)]
+                + [(api.pk, "null", "refused", "method", False, "", 1)]
+                + [(api.pk, junk(n), "allowed", "", False, "", 1) for n in range(2, 12)]
+            ),
+        ]
+        assert rec.totals.overflow == 18
+
+    def test_the_issues_flood_through_the_middleware(
+        self, settings: Any, client: Client, make_policy: Callable[..., CorsPolicy]
+    ) -> None:
+        settings.CORS_POLICIES = {**settings.CORS_POLICIES, "OBSERVE_MAX_KEYS": 200, "OBSERVE_MAX_KEYS_PER_POLICY": 50}
+        recorder.configure()
+        make_policy(name="api", path_pattern="/api/**", allowed_origins=[APP], allow_credentials=True)
+        make_policy(name="health", path_pattern="/health", allowed_origins=[APP])
+        for n in range(500):  # every one refused, each from a new origin
+            client.get("/api/public/items/", HTTP_ORIGIN=junk(n))
+        client.options("/api/public/items/", HTTP_ORIGIN=EVIL, HTTP_ACCESS_CONTROL_REQUEST_METHOD="PUT")
+        client.get("/api/public/items/", HTTP_ORIGIN=EVIL)
+        client.get("/health", HTTP_ORIGIN="https://partner.example")
+        recorder.flush()
+        refused = dict(ObservedOrigin.objects.filter(verdict="refused").values_list("origin", "count"))
+        assert refused[EVIL] == 2
+        assert refused["https://partner.example"] == 1
+        assert refused[""] == 500 - 49  # the junk that gave way: counted, without its origin

@@ -97,7 +97,7 @@ class TestList:
         seen(api, APP, "refused", "method", ago=timedelta(minutes=1))
         seen(tight, APP, report_only=True, enforced_verdict="allowed", ago=timedelta(seconds=5))
         html = admin_client.get(LIST_URL).content.decode()
-        assert re.findall(r'<td class="field-origin">([^<]*)</td>', html) == [
+        assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == [
             APP,
             APP,
             "https://evil.test",
@@ -148,7 +148,7 @@ class TestList:
         seen(api, "https://c.example.com", "refused", "method")
         seen(tight, "https://d.example.com", "refused", "headers", report_only=True, enforced_verdict="allowed")
         html = admin_client.get(f"{LIST_URL}?{query}").content.decode()
-        assert re.findall(r'<td class="field-origin">([^<]*)</td>', html) == expected
+        assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == expected
 
     def test_filter_by_policy(
         self, admin_client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
@@ -157,7 +157,7 @@ class TestList:
         seen(api, "https://a.example.com")
         seen(other, "https://b.example.com")
         html = admin_client.get(f"{LIST_URL}?policy__id__exact={other.pk}").content.decode()
-        assert re.findall(r'<td class="field-origin">([^<]*)</td>', html) == ["https://b.example.com"]
+        assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == ["https://b.example.com"]
 
     def test_rows_cannot_be_added_or_edited(self, admin_client: Client, api: CorsPolicy) -> None:
         row = seen(api, APP)
@@ -171,7 +171,7 @@ class TestList:
         seen(api, "https://evil.test")
         client = staff("view_corspolicy")
         html = client.get(LIST_URL).content.decode()
-        assert re.findall(r'<td class="field-origin">([^<]*)</td>', html) == ["https://evil.test"]
+        assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == ["https://evil.test"]
         assert "formaction" not in html
         assert 'value="allow_origins"' not in html
         row = ObservedOrigin.objects.get()
@@ -188,15 +188,50 @@ class TestList:
 
 
 class TestAllow:
-    def test_the_action_adds_the_origin_and_the_next_request_is_allowed(
+    """Allowing is never one blind click: a confirmation page shows what the policy would answer and what the
+    change would raise; confirming (a CSRF-protected POST) applies it."""
+
+    def action(self, client: Client, rows: list[ObservedOrigin], **extra: str) -> Any:
+        data = {"action": "allow_origins", "_selected_action": [row.pk for row in rows], **extra}
+        return client.post(LIST_URL, data, follow=True)
+
+    def test_the_action_shows_what_would_change_and_changes_nothing_yet(
+        self, admin_client: Client, api: CorsPolicy
+    ) -> None:
+        row = seen(api, NEW)
+        response = self.action(admin_client, [row])
+        assert response.status_code == 200
+        assert response.templates[0].name == "admin/cors_policies/observedorigin/allow_confirmation.html"
+        (item,) = response.context["plans"]
+        plan = item["plan"]
+        assert [(c.origin, c.verdict.value) for c in plan.checks] == [(NEW, "confirm")]
+        assert plan.new_warnings == [] and plan.errors == []
+        assert [(p.title, p.decision.allowed, dict(p.decision.headers)) for p in plan.previews] == [
+            ("Actual request", True, {"Access-Control-Allow-Origin": NEW}),
+            (
+                "Preflight for a PUT request",
+                True,
+                {
+                    "Access-Control-Allow-Origin": NEW,
+                    "Access-Control-Allow-Methods": "PUT",
+                    "Access-Control-Allow-Headers": "X-Token, Content-Type",
+                },
+            ),
+        ]
+        html = response.content.decode()
+        assert "<code>Access-Control-Allow-Origin</code></th><td><code>https://new.example.com</code>" in html
+        assert 'name="confirm" value="yes"' in html and "csrfmiddlewaretoken" in html
+        assert 'name="acknowledge"' not in html  # a plain https origin needs no acknowledgement
+        assert CorsPolicy.objects.get().allowed_origins == [APP]
+        assert not LogEntry.objects.exists()
+
+    def test_confirming_adds_the_origin_and_the_next_request_is_allowed(
         self, admin_client: Client, api: CorsPolicy, committed: Callable[[], Any]
     ) -> None:
         assert not Client().get("/t/echo", HTTP_ORIGIN=NEW).has_header("Access-Control-Allow-Origin")
         row = seen(api, NEW)
         with committed():
-            response = admin_client.post(
-                LIST_URL, {"action": "allow_origins", "_selected_action": [row.pk]}, follow=True
-            )
+            response = self.action(admin_client, [row], confirm="yes")
         assert shown_messages(response) == [
             ("success", "Allowed https://new.example.com in policy 'api'; every process applies it within 1.0 s.")
         ]
@@ -206,14 +241,24 @@ class TestAllow:
         entry = LogEntry.objects.get()
         assert (entry.object_id, entry.get_change_message()) == (str(api.pk), "Changed Allowed origins.")
 
+    def test_confirming_needs_the_csrf_token(self, admin_user: Any, api: CorsPolicy) -> None:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(admin_user)
+        row = seen(api, NEW)
+        assert client.post(allow_url(row), {"confirm": "yes"}).status_code == 403
+        assert CorsPolicy.objects.get().allowed_origins == [APP]
+
     def test_several_rows_of_several_policies(
         self, admin_client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
     ) -> None:
         other = make_policy(name="other", path_pattern="/other", allowed_origins=[])
         rows = [seen(api, NEW), seen(api, NEW, reason="method"), seen(api, "https://b.test"), seen(other, NEW)]
-        response = admin_client.post(
-            LIST_URL, {"action": "allow_origins", "_selected_action": [row.pk for row in rows]}, follow=True
-        )
+        page = self.action(admin_client, rows)
+        assert [[c.origin for c in item["plan"].checks] for item in page.context["plans"]] == [
+            ["https://b.test", NEW],
+            [NEW],
+        ]
+        response = self.action(admin_client, rows, confirm="yes")
         assert shown_messages(response) == [
             (
                 "success",
@@ -225,18 +270,22 @@ class TestAllow:
         assert CorsPolicy.objects.get(pk=api.pk).allowed_origins == [APP, "https://b.test", NEW]
         assert CorsPolicy.objects.get(pk=other.pk).allowed_origins == [NEW]
 
-    def test_one_click_from_the_list_returns_to_it(self, admin_client: Client, api: CorsPolicy) -> None:
+    def test_the_button_confirms_then_returns_to_the_list(self, admin_client: Client, api: CorsPolicy) -> None:
         row = seen(api, NEW)
         back = f"http://testserver{LIST_URL}?q=new"
-        response = admin_client.post(allow_url(row), HTTP_REFERER=back)
+        page = admin_client.post(allow_url(row), HTTP_REFERER=back)
+        assert page.status_code == 200
+        assert f'name="next" value="{back}"' in page.content.decode()
+        assert CorsPolicy.objects.get().allowed_origins == [APP]
+        response = admin_client.post(allow_url(row), {"confirm": "yes", "next": back})
         assert (response.status_code, response["Location"]) == (302, back)
         assert CorsPolicy.objects.get().allowed_origins == [APP, NEW]
 
-    def test_one_click_never_redirects_elsewhere(self, admin_client: Client, api: CorsPolicy) -> None:
-        response = admin_client.post(allow_url(seen(api, NEW)), HTTP_REFERER="https://evil.test/phish")
+    def test_the_button_never_redirects_elsewhere(self, admin_client: Client, api: CorsPolicy) -> None:
+        response = admin_client.post(allow_url(seen(api, NEW)), {"confirm": "yes", "next": "https://evil.test/phish"})
         assert response["Location"] == LIST_URL
 
-    def test_one_click_needs_a_post(self, admin_client: Client, api: CorsPolicy) -> None:
+    def test_the_button_needs_a_post(self, admin_client: Client, api: CorsPolicy) -> None:
         assert admin_client.get(allow_url(seen(api, NEW))).status_code == 405
         assert CorsPolicy.objects.get().allowed_origins == [APP]
 
@@ -244,7 +293,7 @@ class TestAllow:
         row = seen(api, NEW)
         url = allow_url(row)
         row.delete()
-        response = admin_client.post(url, follow=True)
+        response = admin_client.post(url, {"confirm": "yes"}, follow=True)
         assert shown_messages(response) == [
             ("warning", "That observed origin no longer exists (it may have been cleaned up).")
         ]
@@ -252,13 +301,17 @@ class TestAllow:
     def test_a_policy_deleted_meanwhile(self, admin_client: Client, api: CorsPolicy) -> None:
         row = seen(api, NEW)
         CorsPolicy.objects.filter(pk=api.pk)._raw_delete("default")  # its rows stay until cleaned up
-        response = admin_client.post(allow_url(row), follow=True)
+        page = admin_client.post(allow_url(row))
+        assert page.context["missing"] == [f"Policy {api.pk} no longer exists; https://new.example.com not allowed."]
+        response = admin_client.post(allow_url(row), {"confirm": "yes"}, follow=True)
         assert shown_messages(response) == [
             ("error", f"Policy {api.pk} no longer exists; https://new.example.com not allowed.")
         ]
 
     def test_an_origin_already_allowed(self, admin_client: Client, api: CorsPolicy) -> None:
-        response = admin_client.post(allow_url(seen(api, APP, reason="method")), follow=True)
+        row = seen(api, APP, reason="method")
+        assert admin_client.post(allow_url(row)).context["can_apply"] is False
+        response = admin_client.post(allow_url(row), {"confirm": "yes"}, follow=True)
         assert shown_messages(response) == [
             (
                 "info",
@@ -273,7 +326,7 @@ class TestAllow:
     ) -> None:
         tight = make_policy(name="tight", path_pattern="/t/**", allowed_origins=[], report_only=True)
         row = seen(tight, APP, report_only=True, enforced_verdict="allowed")
-        response = admin_client.post(allow_url(row), follow=True)
+        response = admin_client.post(allow_url(row), {"confirm": "yes"}, follow=True)
         assert shown_messages(response) == [
             (
                 "success",
@@ -284,16 +337,137 @@ class TestAllow:
 
     def test_validation_failure_is_explained_and_nothing_changes(self, admin_client: Client, api: CorsPolicy) -> None:
         CorsPolicy.objects.filter(pk=api.pk).update(path_pattern="t/**")  # written around the validators
-        response = admin_client.post(allow_url(seen(api, NEW)), follow=True)
+        row = seen(api, NEW)
+        expected = (
+            "Path pattern: 't/**' must start with '/' (a path or glob, such as /t/**) or with '^' (a regular "
+            "expression)."
+        )
+        page = admin_client.post(allow_url(row))
+        assert page.context["plans"][0]["plan"].errors == [expected]
+        assert page.context["can_apply"] is False
+        response = admin_client.post(allow_url(row), {"confirm": "yes"}, follow=True)
         assert shown_messages(response) == [
-            (
-                "error",
-                "Could not allow https://new.example.com in policy 'api': Path pattern: 't/**' must start with '/' "
-                "(a path or glob, such as /t/**) or with '^' (a regular expression). Edit the policy to fix it.",
-            )
+            ("error", f"Could not allow https://new.example.com in policy 'api': {expected} Edit the policy to fix it.")
         ]
         assert CorsPolicy.objects.get().allowed_origins == [APP]
         assert not LogEntry.objects.exists()
+
+    def test_rows_of_unrecorded_origins_cannot_be_allowed(self, admin_client: Client, api: CorsPolicy) -> None:
+        response = self.action(admin_client, [seen(api, "", count=9)], confirm="yes")
+        assert shown_messages(response)[0] == (
+            "warning",
+            "Those rows count requests whose origin was not recorded: there is no origin to allow.",
+        )
+        assert CorsPolicy.objects.get().allowed_origins == [APP]
+
+
+class TestAllowIsNeverOneClick:
+    """What an attacker can make appear in Observed origins (null, plain http, anything the validators warn
+    about) is never allowed by a click: null into a credentialed policy never, the rest only after an
+    explicit acknowledgement of the warnings shown."""
+
+    @pytest.fixture
+    def credentialed(self, make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
+        return make_policy(name="account", path_pattern="/t/**", allowed_origins=[APP], allow_credentials=True)
+
+    def test_the_issues_null_attack_never_reaches_the_policy(
+        self, admin_client: Client, credentialed: CorsPolicy, client: Client
+    ) -> None:
+        client.get("/t/echo", HTTP_ORIGIN="null")  # anyone can send it
+        recorder.flush()
+        row = ObservedOrigin.objects.get(origin="null")
+        page = admin_client.post(allow_url(row))
+        (check,) = page.context["plans"][0]["plan"].checks
+        assert check.verdict.value == "never"
+        assert check.reasons == (
+            "null cannot be allowed in policy 'account', which allows credentials: any page can send Origin: null "
+            "(a sandboxed iframe, a data: or file: document), so every site could read your users' data with their "
+            "cookies. Serve the page that needs access from a real origin, such as https://app.example.com, and "
+            "allow that.",
+        )
+        assert page.context["can_apply"] is False
+        assert 'id="cors-allow-form"' not in page.content.decode()
+        forced = admin_client.post(allow_url(row), {"confirm": "yes", "acknowledge": "yes"}, follow=True)
+        assert shown_messages(forced) == [("error", check.reasons[0])]
+        assert CorsPolicy.objects.get().allowed_origins == [APP]
+
+    @pytest.mark.parametrize(
+        ("origin", "credentials", "reason", "warning"),
+        [
+            (
+                "null",
+                False,
+                "null is sent by any sandboxed iframe or data: document: anyone can send it, so allowing it lets every "
+                "site read these responses (without cookies).",
+                "null_origin",
+            ),
+            (
+                "http://app.example.com",
+                True,
+                "http://app.example.com is plain http and policy 'p' allows credentials: anyone on the network path "
+                "(public Wi-Fi, a proxy) can inject a script into that page and read your users' data with their "
+                "cookies. Allow https://app.example.com instead if the page is served over https.",
+                "http_with_credentials",
+            ),
+            (
+                "http://localhost:3000",
+                True,
+                "http://localhost:3000 is plain http on this machine and policy 'p' allows credentials: fine for "
+                "development, never in production.",
+                None,
+            ),
+        ],
+    )
+    def test_risky_origins_need_an_explicit_acknowledgement(
+        self,
+        admin_client: Client,
+        make_policy: Callable[..., CorsPolicy],
+        origin: str,
+        credentials: bool,
+        reason: str,
+        warning: str | None,
+    ) -> None:
+        policy = make_policy(name="p", path_pattern="/t/**", allowed_origins=[APP], allow_credentials=credentials)
+        row = seen(policy, origin)
+        page = admin_client.post(allow_url(row))
+        plan = page.context["plans"][0]["plan"]
+        (check,) = plan.checks
+        assert (check.verdict.value, check.reasons) == ("acknowledge", (reason,))
+        assert [w.code for w in plan.new_warnings] == ([warning] if warning else [])
+        html = page.content.decode()
+        assert 'name="acknowledge" value="yes"' in html and "required" in html
+        assert reason.split(":")[0] in html.replace("&#x27;", "'")
+
+        refused = admin_client.post(allow_url(row), {"confirm": "yes"})
+        assert refused.status_code == 200  # the page again, saying why nothing changed
+        assert refused.context["unacknowledged"] is True
+        assert CorsPolicy.objects.get().allowed_origins == [APP]
+
+        done = admin_client.post(allow_url(row), {"confirm": "yes", "acknowledge": "yes"}, follow=True)
+        assert done.status_code == 200
+        assert CorsPolicy.objects.get().allowed_origins == [APP, origin]
+
+    def test_a_safe_origin_beside_null_is_allowed_and_null_is_not(
+        self, admin_client: Client, credentialed: CorsPolicy
+    ) -> None:
+        rows = [seen(credentialed, "null"), seen(credentialed, NEW)]
+        response = admin_client.post(
+            LIST_URL,
+            {"action": "allow_origins", "_selected_action": [r.pk for r in rows], "confirm": "yes"},
+            follow=True,
+        )
+        levels = [level for level, _ in shown_messages(response)]
+        assert levels == ["error", "success"]
+        assert CorsPolicy.objects.get().allowed_origins == [APP, NEW]
+
+    def test_the_service_checks_again_when_it_writes(self, credentialed: CorsPolicy) -> None:
+        """Confirmed on a page showing a policy without credentials, applied to one that has them since."""
+        from cors_policies import allow
+
+        outcome = allow.apply(credentialed.pk, ["http://app.example.com"], acknowledged=False, user=None)
+        assert outcome.needs_acknowledgement is True
+        assert outcome.applied == []
+        assert CorsPolicy.objects.get().allowed_origins == [APP]
 
 
 # ==================================================================================================
@@ -310,7 +484,7 @@ class TestPolicyPages:
         seen(api, "https://old.test", count=99, ago=timedelta(days=8))
         response = admin_client.get(change_url(api))
         observed = response.context["cors_observed"]
-        assert [(title, [(row.origin, row.count) for row in rows]) for title, rows in observed["columns"]] == [
+        assert [(title, [(row.origin, row.count) for row in rows]) for title, rows, _ in observed["columns"]] == [
             ("Allowed", [(APP, 40)]),
             ("Refused", [("https://a.test", 9), ("https://c.test", 5), ("https://b.test", 2)]),
         ]
@@ -334,7 +508,7 @@ class TestPolicyPages:
         response = admin_client.get(change_url(tight))
         assert response.status_code == 200
         observed = response.context["cors_observed"]
-        assert [(title, [row.origin for row in rows]) for title, rows in observed["columns"]] == [
+        assert [(title, [row.origin for row in rows]) for title, rows, _ in observed["columns"]] == [
             ("Would allow (refused today)", []),
             ("Would refuse (allowed today)", [APP]),
         ]
@@ -387,3 +561,46 @@ def report_only_checkbox(html: str) -> str:
     tag = tag.replace(' name="report_only"', "").replace(' aria-describedby="id_report_only_helptext"', "")
     assert 'id="id_report_only"' in tag
     return tag
+
+
+# ==================================================================================================
+# Requests counted without their origin (no room left in an interval)
+# ==================================================================================================
+
+
+class TestNotRecorded:
+    def test_the_list_shows_them_and_says_how_many(self, admin_client: Client, api: CorsPolicy) -> None:
+        seen(api, "", count=1234)
+        seen(api, "", verdict="allowed", reason="", count=6)
+        seen(api, "", reason="headers", count=1000, ago=timedelta(days=8))  # older than the week counted
+        seen(api, NEW)
+        response = admin_client.get(LIST_URL)
+        html = response.content.decode()
+        not_recorded = '<em class="cors-not-recorded">origins not recorded (no room left)</em>'
+        assert cells(html, "origin_shown") == [NEW, not_recorded, not_recorded, not_recorded]  # newest first
+        assert html.count('class="button cors-allow"') == 1  # only the real origin can be allowed
+        assert shown_messages(response) == [
+            (
+                "warning",
+                "1,240 requests of the last 7 days were counted without their origin (the rows reading “origins not "
+                "recorded (no room left)”): in some interval a policy saw more distinct origins of one verdict than "
+                "OBSERVE_MAX_KEYS_PER_POLICY, or a verdict more than OBSERVE_MAX_KEYS. Origins seen more than once "
+                "kept their place; if this is real traffic rather than a flood, raise those settings.",
+            )
+        ]
+
+    def test_no_message_without_them(self, admin_client: Client, api: CorsPolicy) -> None:
+        seen(api, NEW)
+        assert shown_messages(admin_client.get(LIST_URL)) == []
+
+    def test_the_policy_page_counts_them_per_verdict(self, admin_client: Client, api: CorsPolicy) -> None:
+        seen(api, "", count=77)
+        seen(api, "", reason="method", count=3)
+        seen(api, NEW, count=5)
+        observed = admin_client.get(change_url(api)).context["cors_observed"]
+        assert [(title, [row.origin for row in rows], dropped) for title, rows, dropped in observed["columns"]] == [
+            ("Allowed", [], 0),
+            ("Refused", [NEW], 80),
+        ]
+        html = render_to_string(INCLUDE, {"cors_observed": observed})
+        assert "And 80 requests whose origin was not recorded" in html

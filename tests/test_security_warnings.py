@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from cors_policies import protected
 from cors_policies.analysis import policy_warnings
 from cors_policies.api.serializers import CorsPolicySerializer
 from cors_policies.engine import PolicySpec
@@ -26,6 +27,13 @@ NULL_SPEC = PolicySpec(id=1, name="x", path_pattern="/x", allowed_origins=["null
 [NULL_WARNING] = policy_warnings(NULL_SPEC)
 CATCH_ALL_SPEC = PolicySpec(id=1, name="x", path_pattern="/**", allowed_origins=["*"])
 [CATCH_ALL_WARNING] = policy_warnings(CATCH_ALL_SPEC)
+
+
+def protected_warning() -> str:
+    """/** also matches the admin and the API, which no policy answers (cors_policies.protected)."""
+    warning = protected.protected_paths_warning(CATCH_ALL_SPEC)
+    assert warning is not None
+    return warning.message
 
 
 @pytest.fixture
@@ -53,7 +61,10 @@ def test_the_api_returns_the_warnings_of_a_policy(api: APIClient) -> None:
 def test_warnings_are_read_only_and_a_get_body_can_be_put_back(api: APIClient) -> None:
     policy = CorsPolicy.objects.create(name="all", path_pattern="/**", allowed_origins=["*"])
     got = api.get(f"{POLICIES}{policy.pk}/").json()
-    assert got["warnings"] == [{"code": "catch_all_any_origin", "message": CATCH_ALL_WARNING.message}]
+    assert got["warnings"] == [
+        {"code": "catch_all_any_origin", "message": CATCH_ALL_WARNING.message},
+        {"code": "protected_paths", "message": protected_warning()},  # /** also matches the admin
+    ]
 
     put = api.put(f"{POLICIES}{policy.pk}/", {**got, "warnings": [], "description": "d"}, format="json")
     assert put.status_code == 200, put.json()
@@ -109,11 +120,14 @@ def shown_warnings(page: str) -> list[tuple[str, str]]:
 def test_the_change_page_shows_the_warnings(admin_client: Client, make_policy: Callable[..., Any]) -> None:
     policy = make_policy(path_pattern="/**", allowed_origins=["*"], allowed_methods=["GET"])
     page = admin_client.get(change_url(policy)).content.decode()
-    assert shown_warnings(page) == [("catch_all_any_origin", CATCH_ALL_WARNING.message)]
+    assert shown_warnings(page) == [
+        ("catch_all_any_origin", CATCH_ALL_WARNING.message),
+        ("protected_paths", protected_warning()),
+    ]
 
 
 def test_a_policy_without_warnings_shows_none(admin_client: Client, make_policy: Callable[..., Any]) -> None:
-    policy = make_policy(path_pattern="/api/**", allowed_origins=["https://app.example.com"])
+    policy = make_policy(path_pattern="/api/public/**", allowed_origins=["https://app.example.com"])
     page = admin_client.get(change_url(policy)).content.decode()
     assert "cors-misconfiguration" not in page
     assert shown_warnings(admin_client.get("/admin/cors_policies/corspolicy/add/").content.decode()) == []
@@ -123,7 +137,7 @@ def test_a_warning_does_not_stop_a_save(admin_client: Client) -> None:
     data = {
         "name": "sandboxed",
         "description": "",
-        "path_pattern": "/api/**",
+        "path_pattern": "/api/public/**",
         "priority": "0",
         "enabled": "on",
         "allowed_origins": "null",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from rest_framework import serializers
@@ -11,11 +11,11 @@ from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
 from ..models import REASON_LABELS, EnforcedVerdict, ObservedOrigin, Verdict
+from .params import MAX_ID, bounded_int, is_number
 
 #: The refusal codes a row can carry (allowed rows have none).
 REASONS = tuple(code for code in REASON_LABELS if code)
 VERDICTS = tuple(Verdict.values)
-MAX_ID = 2**63 - 1
 
 
 class ObservedOriginSerializer(serializers.ModelSerializer[ObservedOrigin]):
@@ -57,6 +57,13 @@ class ObservedOriginSerializer(serializers.ModelSerializer[ObservedOrigin]):
             "last_seen",
         )
         read_only_fields = fields
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {
+            "origin": {
+                "help_text": "The Origin header. Empty in the row that counts this policy's requests (of this "
+                "verdict and reason) whose origin was not recorded: more distinct origins in an interval than "
+                "OBSERVE_MAX_KEYS_PER_POLICY (or OBSERVE_MAX_KEYS for the verdict) left room for."
+            }
+        }
 
 
 def _choice(request: Request, name: str, choices: tuple[str, ...]) -> str | None:
@@ -76,9 +83,9 @@ class ObservedOriginFilter(BaseFilterBackend):
         params = request.query_params
         policy = params.get("policy")
         if policy is not None:
-            if not (policy.isascii() and policy.isdigit() and 1 <= int(policy) <= MAX_ID):
+            if not (is_number(policy) and 1 <= bounded_int(policy) <= MAX_ID):
                 raise ValidationError({"policy": [f"Write policy=N with N a policy's id, not {policy[:50]!r}."]})
-            queryset = queryset.filter(policy_id=int(policy))
+            queryset = queryset.filter(policy_id=bounded_int(policy))
         verdict = _choice(request, "verdict", VERDICTS)
         if verdict is not None:
             queryset = queryset.filter(verdict=verdict)

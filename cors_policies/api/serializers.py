@@ -17,13 +17,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from .. import analysis
+from .. import protected, text
 from ..models import POLICY_FIELDS, CorsPolicy
 
 #: Set by the server; accepted in a request body (so a GET's body can be PUT back) and ignored.
 READ_ONLY_FIELDS: tuple[str, ...] = ("id", "created_at", "updated_at")
-
-NULL_CHARACTERS = "Null characters are not allowed."
 
 
 def unknown_field_errors(
@@ -36,14 +34,30 @@ def unknown_field_errors(
     return {key: [f"Unknown field; write only these fields: {names}."] for key in data if key not in fields}
 
 
+def text_errors(check: Any, value: Any) -> None:
+    """Run one of :mod:`cors_policies.text`'s validators, as a DRF error (before any other validator, which
+    must never see what is not text)."""
+    try:
+        check(value)
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.messages, code="not_text") from None
+
+
 class StrictCharField(serializers.CharField):
-    """Text must be a JSON string: DRF's CharField would also take 5 or 1.5 and store "5" or "1.5"."""
+    """Text must be a JSON string (DRF's CharField would also take 5 or 1.5 and store "5" or "1.5") that can
+    be stored and sent: :mod:`cors_policies.text` says what that is. ``multiline`` allows line breaks and tabs;
+    ``controls`` every control character (a request path)."""
 
     default_error_messages = {"invalid": "Write a string (text in double quotes)."}
+
+    def __init__(self, *args: Any, multiline: bool = False, controls: bool = False, **kwargs: Any) -> None:
+        self.text_check = text.validate_path if controls else text.validate_text if multiline else text.validate_line
+        super().__init__(*args, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        text_errors(self.text_check, data)
         return super().to_internal_value(data)
 
 
@@ -78,9 +92,7 @@ class StringListField(serializers.JSONField):
 
     def to_internal_value(self, data: Any) -> Any:
         value = super().to_internal_value(data)
-        # A database constraint, not a CORS rule: PostgreSQL's jsonb cannot store U+0000.
-        if isinstance(value, list) and any(isinstance(item, str) and "\x00" in item for item in value):
-            raise ValidationError(NULL_CHARACTERS, code="null_characters")
+        text_errors(text.validate_items, value)
         return value
 
 
@@ -112,7 +124,7 @@ class StrictFieldsMixin:
 
 
 class PolicyWarningSerializer(serializers.Serializer[Any]):
-    """A misconfiguration the policy saves with all the same (analysis.policy_warnings)."""
+    """A misconfiguration the policy saves with all the same (protected.policy_warnings)."""
 
     code = serializers.CharField(help_text="Stable identifier, such as null_origin or http_with_credentials.")
     message = serializers.CharField(help_text="What is risky, and the safer alternative.")
@@ -148,10 +160,11 @@ class CorsPolicySerializer(StrictFieldsMixin, serializers.ModelSerializer[CorsPo
         model = CorsPolicy
         fields = ("id", *POLICY_FIELDS, "created_at", "updated_at", "warnings")
         read_only_fields = READ_ONLY_FIELDS
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {"description": {"multiline": True}}
 
     @extend_schema_field(PolicyWarningSerializer(many=True))
     def get_warnings(self, policy: CorsPolicy) -> list[dict[str, str]]:
-        return [warning.as_dict() for warning in analysis.policy_warnings(policy.to_spec())]
+        return [warning.as_dict() for warning in protected.policy_warnings(policy.to_spec())]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The model's cross-field rules on the policy as it would be saved; returns normalized values."""
@@ -173,7 +186,10 @@ class ExportedPolicySerializer(CorsPolicySerializer):
     class Meta(CorsPolicySerializer.Meta):
         fields = POLICY_FIELDS
         read_only_fields = ()
-        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {"name": {"validators": []}}
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {
+            **CorsPolicySerializer.Meta.extra_kwargs,
+            "name": {"validators": []},
+        }
 
 
 class PolicyDocumentSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
@@ -215,6 +231,7 @@ class EvaluateSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
     )
     path = StrictRegexField(
         r"^/",
+        controls=True,
         max_length=4096,
         trim_whitespace=False,
         error_messages={"invalid": "Write a path starting with /, such as /api/items/5."},

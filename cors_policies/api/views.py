@@ -12,9 +12,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import BadRequest as DjangoBadRequest
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import IntegrityError, router, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.template.response import SimpleTemplateResponse
 from django.templatetags.static import static
 from django.utils.http import parse_etags
 from drf_spectacular.generators import SchemaGenerator
@@ -30,7 +33,7 @@ from rest_framework.metadata import BaseMetadata, SimpleMetadata
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import BaseParser
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,13 +44,14 @@ from rest_framework.validators import UniqueValidator
 from rest_framework.versioning import BaseVersioning
 from rest_framework.views import APIView, exception_handler
 
-from .. import history, sync
+from .. import history, protected, sync
 from ..cache import snapshot
 from ..conf import conf
 from ..models import CorsPolicy, ObservedOrigin
 from .observed import ObservedOriginFilter, ObservedOriginSerializer
 from .openapi import CorsPolicyAutoSchema, extend_schema
-from .parsers import JSONParser
+from .params import MAX_ID, bounded_int, is_number, search_terms_within_limit
+from .parsers import JSONParser, too_large
 from .permissions import api_authentication_classes, api_permission_classes
 from .serializers import (
     POLICY_FIELDS,
@@ -59,8 +63,6 @@ from .serializers import (
     PolicyDocumentSerializer,
 )
 
-#: Largest primary key a BigAutoField holds; larger ids are simply not found.
-MAX_ID = 2**63 - 1
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -73,11 +75,6 @@ STALE_ETAG = (
     "The policy changed since you read it: its ETag is no longer {sent}. GET it again, reapply your change "
     "and send the new ETag in If-Match (or leave If-Match out to overwrite whatever is there)."
 )
-
-
-def is_number(value: str) -> bool:
-    """ASCII digits only: str.isdigit() is also true for "¹" or "٣", which int() refuses or reads otherwise."""
-    return value.isascii() and value.isdigit()
 
 
 def query_flag(request: Request, name: str) -> bool:
@@ -97,6 +94,12 @@ def policy_etag(data: Mapping[str, Any]) -> str:
     """A strong ETag of a policy's representation: ``updated_at`` is part of it, so every save changes it."""
     payload = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return '"' + hashlib.sha256(payload.encode()).hexdigest()[:32] + '"'
+
+
+class BadRequest(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request is malformed."
+    default_code = "bad_request"
 
 
 class PreconditionFailed(APIException):
@@ -240,24 +243,27 @@ class PolicySearchFilter(SearchFilter):
             terms: list[str] = super().get_search_terms(request)
         except ValidationError as exc:  # DRF reports a NUL character without saying which parameter
             raise ValidationError({self.search_param: exc.detail}) from None
-        return terms
+        return search_terms_within_limit(self.search_param, terms)
 
 
 class CorsPolicyPagination(PageNumberPagination):
-    """``?page=N`` and ``?page_size=N`` (default 100, at most 1000); a value that is not a number is a 400."""
+    """``?page=N`` and ``?page_size=N`` (default 100, at most 200); a value that is not a number is a 400.
+
+    The cap bounds a page's cost: each policy carries its warnings, and probing an origin regex for them costs
+    up to a few milliseconds (remembered afterwards: protected.policy_warnings). bench/pages.py measures it."""
 
     page_size = 100
     page_size_query_param = "page_size"
-    max_page_size = 1000
+    max_page_size = 200
     last_page_strings = ()
 
     def positive_int(self, request: Request, name: str) -> int | None:
         value = request.query_params.get(name)
         if value is None:
             return None
-        if not is_number(value) or int(value) < 1:
+        if not is_number(value) or bounded_int(value) < 1:
             raise ValidationError({name: [f"Write {name}=N with N a whole number from 1, not {value[:50]!r}."]})
-        return int(value)
+        return bounded_int(value)  # past the last page whatever its length: a 404, as for any such page
 
     def get_page_size(self, request: Request) -> int:
         size = self.positive_int(request, self.page_size_query_param)
@@ -279,7 +285,9 @@ class CorsPolicyPagination(PageNumberPagination):
 
 class ApiPermissionsMixin:
     """What the API's views depend on, set here so that the project's ``REST_FRAMEWORK`` defaults change none
-    of it; authentication and permission classes come from ``CORS_POLICIES``, read per request."""
+    of it; authentication and permission classes come from ``CORS_POLICIES``, read per request. Django's own
+    refusals of a request (more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS, a bad request) are
+    answered as JSON like the API's other errors, not as the project's HTML 400 page."""
 
     renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer, BrowsableAPIRenderer]
     parser_classes: Sequence[type[BaseParser]] = [JSONParser]
@@ -296,6 +304,31 @@ class ApiPermissionsMixin:
 
     def get_exception_handler(self) -> Any:
         return exception_handler
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, RequestDataTooBig):
+            exc = too_large()
+        elif isinstance(exc, (SuspiciousOperation, DjangoBadRequest)):
+            exc = BadRequest(str(exc) or BadRequest.default_detail)
+        return super().handle_exception(exc)  # type: ignore[misc]
+
+
+class AtomicWritesMixin:
+    """A write happens whole or not at all: the handler, the admin history it writes and the rendering of the
+    answer run in one transaction, rolled back on an error response or an exception. (A value that made the
+    answer fail to render once left its row behind, and every later read failed on it.)"""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method in SAFE_METHODS:
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        using = router.db_for_write(CorsPolicy)
+        with transaction.atomic(using=using):
+            response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+            if response.status_code >= 400:
+                transaction.set_rollback(True, using=using)
+            elif isinstance(response, SimpleTemplateResponse):
+                response.render()
+        return response
 
 
 @extend_schema_view(
@@ -330,7 +363,7 @@ class ApiPermissionsMixin:
         parameters=[POLICY_ID, IF_MATCH],
     ),
 )
-class CorsPolicyViewSet(ApiPermissionsMixin, viewsets.ModelViewSet[CorsPolicy]):
+class CorsPolicyViewSet(AtomicWritesMixin, ApiPermissionsMixin, viewsets.ModelViewSet[CorsPolicy]):
     """CORS policies. Every write takes effect on the next request and is recorded in the admin's history."""
 
     queryset = CorsPolicy.objects.all()
@@ -361,8 +394,8 @@ class CorsPolicyViewSet(ApiPermissionsMixin, viewsets.ModelViewSet[CorsPolicy]):
     def get_object(self) -> CorsPolicy:
         value = str(self.kwargs[self.lookup_field])
         policy = None
-        if is_number(value) and int(value) <= MAX_ID:  # else not an id this table can hold
-            policy = self.filter_queryset(self.get_queryset()).filter(pk=int(value)).first()
+        if is_number(value) and bounded_int(value) <= MAX_ID:  # else not an id this table can hold
+            policy = self.filter_queryset(self.get_queryset()).filter(pk=bounded_int(value)).first()
         if policy is None:
             raise NotFound(f"There is no policy with id {value[:30]}.")
         self.check_object_permissions(self.request, policy)
@@ -496,7 +529,8 @@ class EvaluateView(ApiPermissionsMixin, APIView):
         description=(
             "Describe a browser request; get the CORS answer the middleware would give it (the response "
             "headers), which policy applies and why, and every reason it would be refused. Only enabled "
-            "policies count, as for the middleware."
+            "policies count, as for the middleware; on a protected path (the admin, this API: "
+            "CORS_POLICIES['PROTECTED_PATHS']) none does, and the reason says so."
         ),
         request=EvaluateSerializer,
         responses={200: DecisionSerializer, **errors(400, 401, 403, 415, 503)},
@@ -504,6 +538,10 @@ class EvaluateView(ApiPermissionsMixin, APIView):
     def post(self, request: Request) -> Response:
         serializer = EvaluateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        shielded = protected.decision(data["path"], preflight=data["preflight"])
+        if shielded is not None:
+            return Response(shielded.as_dict())
         policy_set = snapshot.get()
         if policy_set is None:
             return Response({"detail": SNAPSHOT_UNAVAILABLE}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
