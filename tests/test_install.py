@@ -186,8 +186,11 @@ def project(build: Build, tmp_path_factory: pytest.TempPathFactory) -> Project:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     python = bin_dir / "python"
     run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], work, env)
-    # The series under test first, and the server; the documented pip step then keeps that Django.
-    run([str(python), "-m", "pip", "install", "--quiet", f"django~={SERIES}.0", "gunicorn"], work, env)
+    # A project pins its Django (the newest DRF needs 5.2, so pip would otherwise upgrade a 4.2 project's).
+    constraints = work / "constraints.txt"
+    constraints.write_text(f"django~={SERIES}.0\n")
+    env["PIP_CONSTRAINT"] = str(constraints)
+    run([str(python), "-m", "pip", "install", "--quiet", "django", "gunicorn"], work, env)
     folder = work / "site"
     folder.mkdir()
     run([str(bin_dir / "django-admin"), "startproject", "mysite", str(folder)], work, env)
