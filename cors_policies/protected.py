@@ -13,7 +13,8 @@ protects the admin site and this app's API; ``[]`` protects nothing (policies th
 any other: only if you know why). Names that do not reverse (the API not mounted) protect nothing.
 
 The prefixes are computed once, on first use, and again when ``ROOT_URLCONF`` or ``CORS_POLICIES`` change
-(tests): the middleware pays a setting read, a ``str.startswith`` and a set look-up per request.
+(tests, through ``setting_changed``; see :func:`reset`): the middleware pays a ``str.startswith`` and a set
+look-up per request.
 """
 
 from __future__ import annotations
@@ -77,9 +78,6 @@ class ProtectedPath:
 
 @dataclass(frozen=True)
 class ProtectedPaths:
-    #: The ROOT_URLCONF the prefixes were reversed from: pytest-django's ``urls`` marker assigns the setting
-    #: without sending ``setting_changed``, so the value itself is compared on each use.
-    urlconf: Any
     paths: tuple[ProtectedPath, ...]
     #: For the middleware: the prefixes (one ``startswith``) and the same without their slash.
     prefixes: tuple[str, ...]
@@ -116,7 +114,6 @@ def _resolve(entry: str) -> str | None:
 
 
 def compute() -> ProtectedPaths:
-    urlconf = settings.ROOT_URLCONF
     entries = conf.PROTECTED_PATHS
     found: dict[str, ProtectedPath] = {}
     if isinstance(entries, (list, tuple)):
@@ -125,7 +122,6 @@ def compute() -> ProtectedPaths:
                 found.setdefault(prefix, ProtectedPath(prefix, entry))
     paths = tuple(found.values())
     return ProtectedPaths(
-        urlconf,
         paths,
         tuple(path.prefix for path in paths),
         frozenset(path.prefix[:-1] for path in paths),
@@ -136,16 +132,18 @@ _current: ProtectedPaths | None = None
 
 
 def current() -> ProtectedPaths:
-    """The protected paths, computed on first use and when the URLconf changes (a race computes the same value
-    twice, harmlessly)."""
+    """The protected paths, computed on first use (a race computes the same value twice, harmlessly)."""
     global _current
     found = _current
-    if found is None or found.urlconf != settings.ROOT_URLCONF:
+    if found is None:
         found = _current = compute()
     return found
 
 
 def reset() -> None:
+    """Forget the prefixes: done on ``setting_changed`` for ROOT_URLCONF and CORS_POLICIES (override_settings);
+    call it yourself after assigning ROOT_URLCONF directly, as pytest-django's ``urls`` marker does (a setting
+    read per request would cost the middleware more than the rest of this check)."""
     global _current
     _current = None
 

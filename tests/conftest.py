@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 
+from cors_policies import protected
 from cors_policies.cache import snapshot
 from cors_policies.models import CorsPolicy
 from cors_policies.observed import recorder
@@ -18,6 +19,7 @@ def _fresh_state() -> Iterator[None]:
     """Each test starts with no snapshot, no observed counts or writer thread, empty caches, no view calls."""
     snapshot.reset()
     recorder.reset()
+    protected.reset()  # pytest-django's urls marker sets ROOT_URLCONF without sending setting_changed
     for cache in caches.all():
         cache.clear()
     urls.calls.clear()
