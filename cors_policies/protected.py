@@ -26,7 +26,6 @@ import warnings
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.signals import setting_changed
 from django.dispatch import receiver
