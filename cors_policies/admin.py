@@ -36,13 +36,14 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator, capfirst, smart_split, unescape_string_literal
 
-from . import allow, analysis, precedence, protected
+from . import analysis, protected
 from .cache import snapshot
 from .conf import conf
 from .engine import SAFELISTED_METHODS, Decision, PolicySpec
 from .forms import CorsPolicyForm, RequestTestForm
 from .models import REASON_LABELS, SPEC_FIELDS, CorsPolicy, ObservedOrigin
 from .observed import DROPPED_ORIGIN
+from .services import allow_origin, precedence
 from .text import MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS
 
 #: How many origins the changelist shows before "+N more".
@@ -123,8 +124,8 @@ class PolicyChangeList(ChangeList):
     """The policy list, in precedence order unless a column is clicked.
 
     Precedence is the engine's, not stored: the ranks come from the set this process serves and the order of
-    all rows from their patterns (:mod:`cors_policies.precedence`), sorted here in Python and paginated as a list
-    of ids, so a page costs one query for four columns of the matching rows and one for the page's rows,
+    all rows from their patterns (:mod:`cors_policies.services.precedence`), sorted here in Python and paginated
+    as a list of ids, so a page costs one query for four columns of the matching rows and one for the page's rows,
     however many policies there are. The "#" column is marked as the sorted one (Django would mark the
     columns of the model's ``Meta.ordering``, which is not what is shown).
     """
@@ -645,7 +646,7 @@ class ObservedOriginAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: models.QuerySet[ObservedOrigin], back: str | None = None
     ) -> HttpResponse | None:
         """Show what allowing the origins would change (the confirmation page); once confirmed, with the
-        acknowledgement where one is needed, change the policies (:mod:`cors_policies.allow`)."""
+        acknowledgement where one is needed, change the policies (:mod:`cors_policies.services.allow_origin`)."""
         wanted: dict[int, list[str]] = {}
         selected = list(queryset.order_by("policy_id", "origin"))
         rows = [row for row in selected if row.origin != DROPPED_ORIGIN]
@@ -659,11 +660,11 @@ class ObservedOriginAdmin(admin.ModelAdmin):
             if row.origin not in origins:
                 origins.append(row.origin)
         policies = CorsPolicy.objects.in_bulk(list(wanted))
-        plans = [allow.plan(policies[pk], origins) for pk, origins in wanted.items() if pk in policies]
+        plans = [allow_origin.plan(policies[pk], origins) for pk, origins in wanted.items() if pk in policies]
         acknowledged = request.POST.get("acknowledge") == "yes"
         if request.POST.get("confirm") == "yes" and (acknowledged or not any(p.needs_acknowledgement for p in plans)):
             for policy_id, origins in wanted.items():
-                outcome = allow.apply(policy_id, origins, acknowledged=acknowledged, user=request.user)
+                outcome = allow_origin.apply(policy_id, origins, acknowledged=acknowledged, user=request.user)
                 for level, text in outcome.messages:
                     self.message_user(request, text, MESSAGE_LEVELS[level])
             return None
@@ -675,7 +676,7 @@ class ObservedOriginAdmin(admin.ModelAdmin):
         self,
         request: HttpRequest,
         rows: list[ObservedOrigin],
-        plans: list[allow.Plan],
+        plans: list[allow_origin.Plan],
         wanted: dict[int, list[str]],
         *,
         back: str | None,
