@@ -48,6 +48,7 @@ from .. import history, protected, sync
 from ..cache import snapshot
 from ..conf import conf
 from ..models import CorsPolicy, ObservedOrigin
+from ..services import documents
 from .observed import ObservedOriginFilter, ObservedOriginSerializer
 from .openapi import CorsPolicyAutoSchema, extend_schema
 from .params import MAX_ID, bounded_int, is_number, search_terms_within_limit
@@ -470,7 +471,7 @@ class CorsPolicyViewSet(AtomicWritesMixin, ApiPermissionsMixin, viewsets.ModelVi
     )
     @action(detail=False, methods=["get"], url_path="export", url_name="export", pagination_class=None)
     def export_policies(self, request: Request) -> Response:
-        return Response(sync.export_document())
+        return Response(documents.export_document())
 
     @extend_schema(
         summary="Import policies",
@@ -501,7 +502,7 @@ class CorsPolicyViewSet(AtomicWritesMixin, ApiPermissionsMixin, viewsets.ModelVi
         dry_run = query_flag(request, "dry_run")
         try:
             diff = sync.apply_document(request.data, prune=prune, dry_run=dry_run, user=request.user)
-        except sync.DocumentError as exc:
+        except documents.DocumentError as exc:
             raise ValidationError(exc.errors) from None
         return Response(diff)
 
