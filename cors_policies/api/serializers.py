@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import protected
-from ..models import POLICY_FIELDS, CorsPolicy
+from ..models import POLICY_FIELDS, REASON_LABELS, CorsPolicy, EnforcedVerdict, ObservedOrigin, Verdict
 from ..services.policy_json import (
     MaxAgeField,
     PolicyFieldsSerializer,
@@ -32,6 +32,10 @@ from ..services.policy_json import (
 __all__ = [
     "POLICY_FIELDS",
     "READ_ONLY_FIELDS",
+    "REASONS",
+    "VERDICTS",
+    "AllowOriginSerializer",
+    "AllowResultSerializer",
     "CorsPolicySerializer",
     "DecisionSerializer",
     "ErrorSerializer",
@@ -39,9 +43,11 @@ __all__ = [
     "ExportedPolicySerializer",
     "ImportResultSerializer",
     "MaxAgeField",
+    "ObservedOriginSerializer",
     "PolicyDocumentSerializer",
     "PolicyRefSerializer",
     "PolicyWarningSerializer",
+    "SampleAnswerSerializer",
     "StrictBooleanField",
     "StrictCharField",
     "StrictFieldsMixin",
@@ -169,3 +175,99 @@ class DecisionSerializer(serializers.Serializer[Any]):
 
 class ErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
+
+
+#: The refusal codes a row can carry (allowed rows have none).
+REASONS = tuple(code for code in REASON_LABELS if code)
+VERDICTS = tuple(Verdict.values)
+
+
+class ObservedOriginSerializer(serializers.ModelSerializer[ObservedOrigin]):
+    """One observed (policy, origin, verdict, reason): how many requests, first and last seen."""
+
+    policy = serializers.IntegerField(source="policy_id", read_only=True, help_text="The policy's id.")
+    policy_name = serializers.CharField(source="policy.name", read_only=True, help_text="The policy's name.")
+    verdict = serializers.ChoiceField(
+        choices=VERDICTS,
+        read_only=True,
+        help_text="The policy's verdict (for a report-only policy: the one it would have given).",
+    )
+    reason = serializers.ChoiceField(
+        choices=("", *REASONS),
+        read_only=True,
+        help_text="Why it was refused: the code of the first refusal; empty when allowed.",
+    )
+    enforced_verdict = serializers.ChoiceField(
+        choices=("", *EnforcedVerdict.values),
+        read_only=True,
+        help_text="For a report-only policy's row, the verdict actually served ('uncovered': no policy covered the "
+        "path, so browsers refused); empty for an enforced policy's row.",
+    )
+    count = serializers.IntegerField(read_only=True, help_text="Requests seen (estimated if sampling is on).")
+
+    class Meta:
+        model = ObservedOrigin
+        fields = (
+            "id",
+            "policy",
+            "policy_name",
+            "origin",
+            "verdict",
+            "reason",
+            "report_only",
+            "enforced_verdict",
+            "count",
+            "first_seen",
+            "last_seen",
+        )
+        read_only_fields = fields
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {
+            "origin": {
+                "help_text": "The Origin header. Empty in the row that counts this policy's requests (of this "
+                "verdict and reason) whose origin was not recorded: more distinct origins in an interval than "
+                "OBSERVE_MAX_KEYS_PER_POLICY (or OBSERVE_MAX_KEYS for the verdict) left room for."
+            }
+        }
+
+
+class AllowOriginSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
+    """Allowing an observed origin in its policy: the confirmation the admin asks for."""
+
+    acknowledge = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Required for a risky origin (null, plain http with credentials, or one that makes the policy "
+        "raise a warning): true says you read the reasons and the warnings (see dry_run) and allow it anyway.",
+    )
+
+
+class SampleAnswerSerializer(serializers.Serializer[Any]):
+    """What the policy would answer one request from the origin once it is allowed."""
+
+    title = serializers.CharField(help_text="Which request: the actual one, or a preflight for a method.")
+    request = serializers.ListField(
+        child=serializers.CharField(), help_text="The request line and the headers a browser would send."
+    )
+    decision = DecisionSerializer(help_text="The engine's answer to it.")
+
+
+class AllowResultSerializer(serializers.Serializer[Any]):
+    """What allowing the origin takes, and (unless dry_run) what was done."""
+
+    policy = PolicyRefSerializer(help_text="The policy the origin was observed on.")
+    origin = serializers.CharField(help_text="The observed origin.")
+    verdict = serializers.ChoiceField(
+        choices=("already", "confirm", "acknowledge", "never"),
+        help_text="already: the policy allows it already; confirm: it can be allowed; acknowledge: only with "
+        '"acknowledge": true; never: it cannot be allowed in this policy (see reasons).',
+    )
+    reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="Why the origin needs an acknowledgement, or can never be allowed."
+    )
+    warnings = PolicyWarningSerializer(
+        many=True, help_text="The warnings the policy would raise once changed that it does not raise today."
+    )
+    previews = SampleAnswerSerializer(many=True, help_text="What the changed policy would answer the origin.")
+    allowed = serializers.BooleanField(help_text="True when this request added the origin to the policy.")
+    dry_run = serializers.BooleanField(help_text="True when nothing was written.")
+    detail = serializers.CharField(help_text="What was done, or what is needed, in words.")

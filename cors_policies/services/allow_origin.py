@@ -37,6 +37,8 @@ __all__ = [
     "Verdict",
     "allowed_already",
     "apply",
+    "assess",
+    "missing",
     "plan",
 ]
 
@@ -227,62 +229,85 @@ def plan(policy: CorsPolicy, origins: Sequence[str]) -> Plan:
 
 @dataclass
 class Outcome:
-    """What :func:`apply` did, as messages for the face to show: (level, text), level one of "success",
-    "info", "warning", "error"."""
+    """What :func:`apply` did (or, from :func:`assess`, would do), as messages for the face to show: (level,
+    text), level one of "success", "info", "warning", "error"."""
 
     messages: list[tuple[str, str]] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
     #: Nothing was written because the plan needs an acknowledgement that was not given.
     needs_acknowledgement: bool = False
+    #: The plan it judged; None when the policy no longer exists.
+    plan: Plan | None = None
+    #: The checks passed: :func:`apply` writes (a dry run would).
+    ready: bool = False
+
+    def texts(self, *levels: str) -> list[str]:
+        return [text for level, text in self.messages if level in levels]
+
+
+def assess(found: Plan, *, acknowledged: bool) -> Outcome:
+    """What :func:`apply` says about ``found`` before it writes: origins allowed already (info), origins never to
+    be allowed (errors), a changed policy that does not validate, a missing acknowledgement; ``ready`` when it
+    would write. Writes nothing: the API's dry run shows this."""
+    outcome = Outcome(plan=found)
+    policy = found.policy
+    already = found.origins(Verdict.ALREADY)
+    if already:
+        outcome.messages.append(
+            (
+                "info",
+                f"{', '.join(already)} {'is' if len(already) == 1 else 'are'} already allowed by policy "
+                f"{policy.name!r}: a refusal recorded since is for another reason (see the reason column).",
+            )
+        )
+    for check in found.checks:
+        if check.verdict is Verdict.NEVER:
+            outcome.messages.extend(("error", reason) for reason in check.reasons)
+    adding = found.adding
+    if not adding:
+        return outcome
+    if found.errors:
+        outcome.messages.append(
+            (
+                "error",
+                f"Could not allow {', '.join(adding)} in policy {policy.name!r}: {' '.join(found.errors)} "
+                "Edit the policy to fix it.",
+            )
+        )
+        return outcome
+    if found.needs_acknowledgement and not acknowledged:
+        outcome.needs_acknowledgement = True
+        outcome.messages.append(
+            (
+                "error",
+                f"{', '.join(adding)} not allowed in policy {policy.name!r}: the change needs your explicit "
+                "acknowledgement of the warnings shown.",
+            )
+        )
+        return outcome
+    outcome.ready = True
+    return outcome
+
+
+def missing(policy_id: int, origins: Sequence[str]) -> Outcome:
+    """The outcome for a policy that no longer exists."""
+    return Outcome([("error", f"Policy {policy_id} no longer exists; {', '.join(origins)} not allowed.")])
 
 
 def apply(policy_id: int, origins: Sequence[str], *, acknowledged: bool, user: Any) -> Outcome:
-    """Allow ``origins`` in the policy, after checking again under a row lock what :func:`plan` said: origins
-    that can never be allowed are left out, and nothing is written if an acknowledgement is needed and was
-    not given, or if the changed policy does not validate."""
-    outcome = Outcome()
+    """Allow ``origins`` in the policy, after checking again under a row lock what :func:`plan` said
+    (:func:`assess`): origins that can never be allowed are left out, and nothing is written if an
+    acknowledgement is needed and was not given, or if the changed policy does not validate. The change is
+    saved (every process picks it up) and recorded in the admin's history under ``user``."""
     with transaction.atomic(using=router.db_for_write(CorsPolicy)):
         policy = CorsPolicy.objects.select_for_update().filter(pk=policy_id).first()
         if policy is None:
-            outcome.messages.append(
-                ("error", f"Policy {policy_id} no longer exists; {', '.join(origins)} not allowed.")
-            )
-            return outcome
+            return missing(policy_id, origins)
         found = plan(policy, origins)
-        already = found.origins(Verdict.ALREADY)
-        if already:
-            outcome.messages.append(
-                (
-                    "info",
-                    f"{', '.join(already)} {'is' if len(already) == 1 else 'are'} already allowed by policy "
-                    f"{policy.name!r}: a refusal recorded since is for another reason (see the reason column).",
-                )
-            )
-        for check in found.checks:
-            if check.verdict is Verdict.NEVER:
-                outcome.messages.extend(("error", reason) for reason in check.reasons)
+        outcome = assess(found, acknowledged=acknowledged)
+        if not outcome.ready:
+            return outcome
         adding = found.adding
-        if not adding:
-            return outcome
-        if found.errors:
-            outcome.messages.append(
-                (
-                    "error",
-                    f"Could not allow {', '.join(adding)} in policy {policy.name!r}: {' '.join(found.errors)} "
-                    "Edit the policy to fix it.",
-                )
-            )
-            return outcome
-        if found.needs_acknowledgement and not acknowledged:
-            outcome.needs_acknowledgement = True
-            outcome.messages.append(
-                (
-                    "error",
-                    f"{', '.join(adding)} not allowed in policy {policy.name!r}: the change needs your explicit "
-                    "acknowledgement of the warnings shown.",
-                )
-            )
-            return outcome
         policy.allowed_origins = [*(policy.allowed_origins or []), *adding]
         policy.save()
         history.log_changes(user, changed=[(policy, ["allowed_origins"])])
