@@ -20,6 +20,8 @@ from django.db import DatabaseError
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS
+from .engine import CompiledPolicy, OriginError, PatternError, PolicySpec
+from .models import SPEC_FIELDS, CorsPolicy
 from .protected import SETTING as PROTECTED_SETTING
 from .protected import is_valid_entry
 
@@ -268,8 +270,6 @@ def unservable(rows: Any) -> list[tuple[int, str, str]]:
     regex RE2 cannot run, a wildcard over a public suffix, anything else written around the validators.
     ``rows`` are dicts with the fields of :class:`~cors_policies.engine.PolicySpec` (the migration that
     reports them passes its historical rows too)."""
-    from .engine import CompiledPolicy, OriginError, PatternError, PolicySpec
-
     found = []
     for row in rows:
         try:
@@ -283,8 +283,6 @@ def unservable(rows: Any) -> list[tuple[int, str, str]]:
 def check_stored_policies(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """W002: stored policies serving skips. A warning, not an error: ``migrate`` runs database checks
     and must not be blocked by a row the admin can fix."""
-    from .models import SPEC_FIELDS, CorsPolicy
-
     messages: list[CheckMessage] = []
     for alias in databases or ():
         try:

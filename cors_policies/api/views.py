@@ -3,7 +3,7 @@ are :mod:`.observed`'s.
 
 Faces only: the serializers validate with the model's validators, :mod:`cors_policies.services.documents`
 exports and validates documents and ``sync`` imports them, ``history`` writes the admin's LogEntry rows, and
-evaluate asks the same compiled snapshot the middleware uses.
+evaluate asks :mod:`cors_policies.services.evaluate`, as the admin's tester and ``cors_explain`` do.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ from rest_framework.validators import UniqueValidator
 from rest_framework.versioning import BaseVersioning
 from rest_framework.views import APIView, exception_handler
 
-from .. import history, protected, sync
-from ..cache import snapshot
+from .. import history, sync
 from ..conf import conf
 from ..models import CorsPolicy
 from ..services import documents
+from ..services.evaluate import evaluate
 from .filters import EnabledFilter, PolicySearchFilter
 from .mixins import ApiPermissionsMixin, AtomicWritesMixin, BadRequest
 from .observed import ObservedOriginAllowView, ObservedOriginListView
@@ -395,14 +395,9 @@ class EvaluateView(ApiPermissionsMixin, APIView):
     def post(self, request: Request) -> Response:
         serializer = EvaluateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        shielded = protected.decision(data["path"], preflight=data["preflight"])
-        if shielded is not None:
-            return Response(shielded.as_dict())
-        policy_set = snapshot.get()
-        if policy_set is None:
+        decision = evaluate(**serializer.validated_data).decision
+        if decision is None:
             return Response({"detail": SNAPSHOT_UNAVAILABLE}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        decision = policy_set.simulate(**serializer.validated_data)
         return Response(decision.as_dict())
 
 

@@ -27,7 +27,7 @@ MIDDLEWARE_SWAP = (
 
 def signal_receivers() -> bool:
     """Whether django-cors-headers' check_request_enabled signal has receivers (if it is installed)."""
-    try:
+    try:  # django-cors-headers is optional: the project may have removed it already
         from corsheaders.signals import check_request_enabled
     except ImportError:
         return False
