@@ -138,8 +138,8 @@ def test_pagination(api: APIClient, rows: dict[str, ObservedOrigin]) -> None:
             {"reason": "cors"},
             {
                 "reason": [
-                    "Write reason=origin or reason=method or reason=headers or reason=private_network or "
-                    "reason=method_malformed or reason=headers_malformed, not 'cors'."
+                    "Write reason=origin or reason=origin_malformed or reason=method or reason=headers or "
+                    "reason=private_network or reason=method_malformed or reason=headers_malformed, not 'cors'."
                 ]
             },
         ),

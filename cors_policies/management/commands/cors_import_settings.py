@@ -1,6 +1,6 @@
 """``manage.py cors_import_settings [--dry-run] [--name NAME]``: django-cors-headers' settings as one policy.
 
-The translation is :mod:`cors_policies.corsheaders` (pure), validated as a document
+The translation is :mod:`cors_policies.corsheaders_settings` (pure), validated as a document
 (:mod:`cors_policies.services.documents`); the write is :func:`cors_policies.sync.apply`
 (the model's validators, update by name, one transaction), so running it again updates the same policy.
 """
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import sync
-from ...corsheaders import DEFAULT_NAME, SETTING_NAMES, SettingsError, Translation, UnsafeSettings, translate
+from ...corsheaders_settings import DEFAULT_NAME, SETTING_NAMES, SettingsError, Translation, UnsafeSettings, translate
 from ...services import documents
 from ..output import as_json, document_error_lines
 
