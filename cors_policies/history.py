@@ -51,6 +51,7 @@ def log_changes(
     """
     if user is None or not getattr(user, "is_authenticated", False) or not apps.is_installed("django.contrib.admin"):
         return []
+    # Here, not at the top: django.contrib.admin is optional, and its models cannot be imported unless installed.
     from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
     from django.contrib.contenttypes.models import ContentType
 

@@ -253,6 +253,7 @@ class EnforcedVerdict(models.TextChoices):
 REASON_LABELS = {
     "": "allowed",
     "origin": "origin not allowed",
+    "origin_malformed": "malformed Origin",
     "method": "method not allowed",
     "headers": "request headers not allowed",
     "private_network": "private network access not allowed",

@@ -79,7 +79,6 @@ MIN_ROOM: Final = 10
 MAX_FLUSH_ATTEMPTS: Final = 3
 #: Seconds between two prunes by the writer (it also prunes after many rows written).
 PRUNE_INTERVAL: Final = 3600.0
-FLUSH_MODES: Final = ("thread", "request", "manual")
 #: The thread's shortest sleep, whatever the interval (0 would spin).
 MIN_THREAD_WAIT: Final = 0.05
 #: Rows per INSERT statement (9 parameters each; SQLite's oldest limit is 999 parameters).
@@ -156,22 +155,20 @@ class Recorder:
     def configure(self) -> None:
         """Read the settings (at start and when they change): the hot path reads attributes only.
 
-        A value of the wrong kind is logged and its default used (``manage.py check`` reports it too):
-        observing never stops the site from serving."""
+        A value of the wrong kind is logged and its default used (``conf.valid``: the setting's declaration says
+        what is valid, and ``manage.py check`` reports the same problem): observing never stops the site from
+        serving."""
         self.enabled = bool(conf.OBSERVE)
-        mode = conf.OBSERVE_FLUSH
-        if mode not in FLUSH_MODES:
-            logger.error("cors_policies: OBSERVE_FLUSH %r is not one of %s; using 'thread'", mode, FLUSH_MODES)
-            mode = "thread"
+        mode = str(conf.valid("OBSERVE_FLUSH"))
         if mode == "thread" and _in_memory_database():
             mode = "request"  # another thread's connection would see another database, or fight over locks
         self.mode = mode
         self.flushes_on_requests = mode == "request"
-        self.interval = max(0.0, _number("OBSERVE_FLUSH_INTERVAL", float))
-        self.sample_rate = min(1.0, max(0.0, _number("OBSERVE_SAMPLE_RATE", float)))
+        self.interval = float(conf.valid("OBSERVE_FLUSH_INTERVAL"))
+        self.sample_rate = float(conf.valid("OBSERVE_SAMPLE_RATE"))
         self.weight = max(1, round(1 / self.sample_rate)) if self.sample_rate > 0 else 1
-        self.max_keys = max(0, _number("OBSERVE_MAX_KEYS", int))
-        self.max_keys_per_policy = max(0, _number("OBSERVE_MAX_KEYS_PER_POLICY", int))
+        self.max_keys = int(conf.valid("OBSERVE_MAX_KEYS"))
+        self.max_keys_per_policy = int(conf.valid("OBSERVE_MAX_KEYS_PER_POLICY"))
         self.min_room = min(MIN_ROOM, self.max_keys // 10, self.max_keys_per_policy)
         self._next_flush = time.time() + self.interval
         if mode != "thread":
@@ -362,7 +359,7 @@ class Recorder:
 
     def _maybe_prune(self, using: str | None) -> None:
         now = time.time()
-        max_rows = int(conf.OBSERVE_MAX_ROWS)
+        max_rows = int(conf.valid("OBSERVE_MAX_ROWS"))
         if now < self._next_prune and self._written_since_prune < max(1, max_rows // 10):
             return
         self._next_prune = now + PRUNE_INTERVAL
@@ -425,18 +422,6 @@ class Recorder:
         self._written_since_prune = 0
         self._next_prune = 0.0
         self.totals = Totals()
-
-
-def _number(name: str, kind: type[float] | type[int]) -> Any:
-    value = getattr(conf, name)
-    try:
-        if isinstance(value, bool):
-            raise TypeError(name)
-        return kind(value)
-    except (TypeError, ValueError):
-        default = DEFAULTS[name]
-        logger.error("cors_policies: %s must be a number, not %r; using %r", name, value, default)
-        return kind(default)
 
 
 def _in_memory_database() -> bool:
@@ -572,8 +557,8 @@ def prune(
     """Delete rows not seen for ``retention_days`` (default OBSERVE_RETENTION_DAYS), then the least
     recently seen beyond ``max_rows`` (default OBSERVE_MAX_ROWS), then rows whose policy is gone."""
     alias = using or router.db_for_write(ObservedOrigin)
-    days = float(conf.OBSERVE_RETENTION_DAYS if retention_days is None else retention_days)
-    limit = int(conf.OBSERVE_MAX_ROWS if max_rows is None else max_rows)
+    days = float(conf.valid("OBSERVE_RETENTION_DAYS") if retention_days is None else retention_days)
+    limit = int(conf.valid("OBSERVE_MAX_ROWS") if max_rows is None else max_rows)
     cutoff = (now or _datetime(time.time())) - timedelta(days=days)
     rows = ObservedOrigin.objects.using(alias)
     expired = rows.filter(last_seen__lt=cutoff).delete()[0]

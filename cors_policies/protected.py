@@ -33,6 +33,7 @@ from django.urls import NoReverseMatch, get_script_prefix, reverse
 
 from . import analysis
 from .conf import conf
+from .conf import is_valid_entry as is_valid_entry  # the entry syntax is the setting's, declared in conf
 from .engine import (
     KIND_GLOB,
     KIND_LITERAL,
@@ -53,10 +54,6 @@ except ImportError:  # Python 3.10
 logger = logging.getLogger("cors_policies")
 
 SETTING: Final = "CORS_POLICIES['PROTECTED_PATHS']"
-#: A path prefix as written in the setting: "/" and then anything without whitespace.
-_PREFIX_RE: Final = re.compile(r"/\S*")
-#: A URL name, maybe namespaced ("admin:index").
-_NAME_RE: Final = re.compile(r"[^\s/:][^\s/]*")
 
 
 @dataclass(frozen=True)
@@ -302,10 +299,3 @@ def _compute_warnings(spec: PolicySpec) -> tuple[analysis.PolicyWarning, ...]:
     found = analysis.policy_warnings(spec)
     warning = protected_paths_warning(spec)
     return (*found, warning) if warning is not None else tuple(found)
-
-
-def is_valid_entry(entry: object) -> bool:
-    """A URL name (such as ``admin:index``) or a path prefix other than ``/`` (such as ``/internal/``)."""
-    return isinstance(entry, str) and (
-        (_PREFIX_RE.fullmatch(entry) is not None and entry != "/") or _NAME_RE.fullmatch(entry) is not None
-    )

@@ -1,12 +1,9 @@
-"""Export and import policies as one JSON document: ``{"policies": [{...}, ...]}``.
+"""Import policies from one JSON document: ``{"policies": [{...}, ...]}`` (:mod:`cors_policies.services.documents`
+defines it, validates it and exports it; its names are importable from here too).
 
-Plain functions: the REST API's export and import and the ``cors_export`` / ``cors_apply`` commands all
-call them. The document is declarative: each policy in it is the whole truth about the policy of that
-name (a field left out takes its default), so applying the same document twice changes nothing the
-second time.
-
-:func:`apply_document` validates every policy first (with the API's serializer, so with the model's
-validators and normalization) and raises :class:`DocumentError` listing every problem by policy index
+Plain functions: the REST API's import and the ``cors_apply`` / ``cors_import_settings`` commands call them.
+:func:`apply_document` validates every policy first (:func:`~cors_policies.services.documents.validate_document`:
+the model's validators and normalization) and raises :class:`DocumentError` listing every problem by policy index
 and field before anything is written; then it creates, updates and (with ``prune``) deletes in one
 transaction, with a few bulk queries per kind of change, bumps the shared version once, and writes the
 admin history. 10,000 policies take seconds, not minutes.
@@ -14,101 +11,40 @@ admin history. 10,000 policies take seconds, not minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from . import history
 from .cache import bump_version
-from .models import POLICY_FIELDS, CorsPolicy
+from .models import CorsPolicy
+from .services.documents import (
+    DOCUMENT_KEYS,
+    NOT_AN_OBJECT,
+    POLICIES_NOT_A_LIST,
+    POLICIES_REQUIRED,
+    Diff,
+    DocumentError,
+    Result,
+    export_document,
+    validate_document,
+)
 
-DOCUMENT_KEYS = ("policies",)
-NOT_AN_OBJECT = 'Send a JSON object with a "policies" list, such as the export returns: {"policies": [...]}.'
-POLICIES_REQUIRED = 'This field is required: write "policies": [...], a list of policies such as the export returns.'
-POLICIES_NOT_A_LIST = 'Write a list of policies, such as [{"name": "public-api", "path_pattern": "/api/**"}].'
-
-
-class DocumentError(ValueError):
-    """The document cannot be applied; ``errors`` says why, shaped like a DRF serializer's errors:
-    ``{"policies": {"3": {"allowed_origins": ["..."]}}}`` for policy 3, or a message list per top-level key."""
-
-    def __init__(self, errors: dict[str, Any]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-class Diff(TypedDict):
-    created: list[str]
-    updated: dict[str, list[str]]
-    deleted: list[str]
-    unchanged: list[str]
-    dry_run: bool
-
-
-@dataclass
-class Result:
-    """What :func:`apply` did: the API's :class:`Diff`, and the old and new value of every changed field
-    (``changes[name][field] == (old, new)``), which the command line prints."""
-
-    diff: Diff
-    changes: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
-
-
-def export_document() -> dict[str, Any]:
-    """Every policy, enabled or not, by name: the fields a client writes, without ids and timestamps."""
-    return {"policies": [dict(row) for row in CorsPolicy.objects.order_by("name").values(*POLICY_FIELDS)]}
-
-
-def validate_document(document: Any) -> list[dict[str, Any]]:
-    """Each policy of ``document`` as the complete, normalized field values it declares; raises DocumentError."""
-    from .api.serializers import ExportedPolicySerializer
-
-    if not isinstance(document, dict):
-        raise DocumentError({"non_field_errors": [NOT_AN_OBJECT]})
-    errors: dict[str, Any] = {}
-    for key in document:
-        if key not in DOCUMENT_KEYS:
-            errors[key] = [f"Unknown field; a document has only {', '.join(DOCUMENT_KEYS)}."]
-    if "policies" not in document:
-        errors["policies"] = [POLICIES_REQUIRED]
-    elif not isinstance(document["policies"], list):
-        errors["policies"] = [POLICIES_NOT_A_LIST]
-    if errors:
-        raise DocumentError(errors)
-
-    fields = POLICY_FIELDS
-    item_errors: dict[str, Any] = {}
-    targets: list[dict[str, Any]] = []
-    first_index: dict[str, int] = {}
-    # One serializer for every item: building a ModelSerializer's fields costs more than validating a
-    # policy, and run_validation() keeps no state between calls (it is how a ListSerializer validates).
-    serializer = ExportedPolicySerializer()
-    for index, item in enumerate(document["policies"]):
-        try:
-            validated = serializer.run_validation(item)
-        except ValidationError as exc:
-            item_errors[str(index)] = exc.detail
-            continue
-        # A fresh instance fills in every field left out with its default: the document is the whole truth.
-        policy = CorsPolicy(**validated)
-        target = {name: getattr(policy, name) for name in fields}
-        name = target["name"]
-        if name in first_index:
-            item_errors[str(index)] = {
-                "name": [
-                    f"{name!r} is already the name of policy {first_index[name]} in this document; "
-                    "each policy appears once (names are unique)."
-                ]
-            }
-            continue
-        first_index[name] = index
-        targets.append(target)
-    if item_errors:
-        raise DocumentError({"policies": item_errors})
-    return targets
+__all__ = [
+    "DOCUMENT_KEYS",
+    "NOT_AN_OBJECT",
+    "POLICIES_NOT_A_LIST",
+    "POLICIES_REQUIRED",
+    "Diff",
+    "DocumentError",
+    "Result",
+    "apply",
+    "apply_document",
+    "export_document",
+    "validate_document",
+    "write",
+]
 
 
 def apply_document(document: Any, *, prune: bool = False, dry_run: bool = False, user: Any = None) -> Diff:

@@ -297,7 +297,7 @@ def test_tester_sees_a_save_on_the_next_request(
 
 
 def test_tester_when_policies_cannot_be_loaded(admin_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cors_policies.admin.snapshot.get", lambda: None)
+    monkeypatch.setattr("cors_policies.cache.snapshot.get", lambda: None)
     _, html = ask(admin_client, origin="https://app.example.com", method="GET", path="/t/x")
     assert "The policies could not be loaded (see the server log)" in html
     assert 'id="cors-verdict"' not in html

@@ -1223,6 +1223,7 @@ def test_schema_is_openapi_3_and_covers_this_api_only(api: APIClient) -> None:
     assert sorted(schema["paths"]) == [
         "/api/cors/evaluate/",
         "/api/cors/observed/",
+        "/api/cors/observed/{id}/allow/",
         "/api/cors/policies/",
         "/api/cors/policies/export/",
         "/api/cors/policies/import/",

@@ -88,6 +88,7 @@ OPERATIONS = [
     ("POST", "/api/cors/policies/import/"),
     ("POST", "/api/cors/evaluate/"),
     ("GET", "/api/cors/observed/"),
+    ("POST", "/api/cors/observed/{id}/allow/"),
 ]
 
 
@@ -142,6 +143,7 @@ BODY_OPERATIONS = [
     ("PATCH", "/api/cors/policies/{id}/"),
     ("POST", "/api/cors/policies/import/"),
     ("POST", "/api/cors/evaluate/"),
+    ("POST", "/api/cors/observed/{id}/allow/"),
 ]
 
 

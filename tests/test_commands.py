@@ -313,6 +313,30 @@ def test_explain_a_path_no_policy_covers(policies: list[CorsPolicy]) -> None:
     )
 
 
+@pytest.mark.parametrize("path", ["/admin/", "/admin/cors_policies/corspolicy/", "/api/cors/policies/"])
+def test_explain_a_protected_path_as_the_middleware_treats_it(
+    make_policy: Callable[..., CorsPolicy], path: str
+) -> None:
+    """A catch-all policy does not govern the admin or the API: the command says so, as the tester and the API do."""
+    make_policy(name="everything", path_pattern="/**", allowed_origins=["*"])
+    output = run("cors_explain", "--origin", "https://app.example.com", "--path", path)
+    prefix = "/admin/" if path.startswith("/admin/") else "/api/cors/"
+    entry = "admin:index" if prefix == "/admin/" else "cors_policies_api:root"
+    reason = (
+        f"{path} is under {prefix} ({entry}), a protected path: no policy decorates or preflights it, whatever the "
+        "policies say (CORS_POLICIES['PROTECTED_PATHS'])"
+    )
+    assert output == (
+        f"Request: GET {path} from https://app.example.com\n"
+        "Policy: none (a protected path: the middleware leaves it alone, whatever the policies say)\n"
+        "Verdict: refused (the browser hides the response from the page)\n"
+        "Reasons:\n"
+        f"  - {reason}\n"
+        "Why:\n"
+        f"  {reason[0].upper() + reason[1:]}.\n"
+    )
+
+
 def test_explain_json_is_the_api_evaluate_answer(policies: list[CorsPolicy]) -> None:
     from django.contrib.auth import get_user_model
     from rest_framework.test import APIClient

@@ -53,7 +53,13 @@ def test_the_endpoint_table_names_every_route_of_the_api() -> None:
     table = section(TEXT, "## Endpoints")
     for prefix, _, _ in router.registry:
         assert f"/api/cors/{prefix}/" in table, prefix
-    for path in ("/api/cors/evaluate/", "/api/cors/observed/", "/api/cors/policies/export/", "/api/cors/schema/"):
+    for path in (
+        "/api/cors/evaluate/",
+        "/api/cors/observed/",
+        "/api/cors/observed/{id}/allow/",
+        "/api/cors/policies/export/",
+        "/api/cors/schema/",
+    ):
         assert f"{path}`" in table, path
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from cors_policies.conf import DEFAULTS
+from cors_policies.conf import SETTINGS as DECLARED
 from tests.docs_pages import DOCS, ROOT, code_blocks, headings, images, page, section
 
 CONFIG = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
@@ -141,12 +142,24 @@ def test_the_changelog_names_the_packaged_version() -> None:
 SETTINGS = page("settings.md")
 
 
-def test_the_settings_reference_has_every_key_with_its_default() -> None:
-    rows = re.findall(r"^\| `([A-Z_]+)` \| `([^|]+)` \|", section(SETTINGS, "## Every key"), re.M)
-    assert dict((key, ast.literal_eval(default)) for key, default in rows) == DEFAULTS
+def test_the_settings_reference_is_the_declarations() -> None:
+    """Each row of the table is a declaration of cors_policies.conf.SETTINGS, in its order: name, default and
+    what it does, word for word."""
+    rows = re.findall(r"^\| `([A-Z_]+)` \| `([^|]+)` \| (.*) \|$", section(SETTINGS, "## Every key"), re.M)
+    assert [(key, ast.literal_eval(default), doc) for key, default, doc in rows] == [
+        (setting.name, setting.default, setting.doc) for setting in DECLARED
+    ]
     namespace: dict[str, Any] = {}
     exec(code_blocks(SETTINGS, "python")[0], namespace)  # noqa: S102  (the page's own example)
     assert namespace["CORS_POLICIES"] == DEFAULTS
+
+
+def test_the_settings_reference_names_each_setting_check() -> None:
+    checks = section(SETTINGS, "## System checks")
+    for setting in DECLARED:
+        if setting.check_id is not None:
+            [row] = [line for line in checks.splitlines() if f"`{setting.check_id}`" in line]
+            assert f"`{setting.name}`" in row or "`OBSERVE_*`" in row, (setting.name, row)
 
 
 def test_the_settings_reference_lists_every_check() -> None:

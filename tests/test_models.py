@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from cors_policies.models import SPEC_FIELDS, CorsPolicy, ObservedOrigin, PolicySetVersion
+from cors_policies import engine
+from cors_policies.models import REASON_LABELS, SPEC_FIELDS, CorsPolicy, ObservedOrigin, PolicySetVersion
 from cors_policies.validators import STAR_WITH_CREDENTIALS
 from tests.factories import CorsPolicyFactory
 
@@ -125,3 +127,13 @@ def test_the_observability_migrations_are_reversible(tmp_path: Path) -> None:
     again = migrate("cors_policies")
     assert "Applying cors_policies.0004_observedorigin... OK" in again
     assert "Applying cors_policies.0005_corspolicy_report_only... OK" in again
+
+
+def test_every_refusal_code_a_row_can_carry_has_its_label() -> None:
+    """The admin's reason column, its filter and the API's ?reason= read REASON_LABELS: a code the engine gives a
+    request with an Origin on a covered path must be there (the enums of issue 15's phase 2 will make it one list)."""
+    codes = set(re.findall(r'Refusal\(\s*"([a-z_]+)"', Path(engine.__file__).read_text()))
+    assert {"origin", "origin_malformed", "method", "headers_malformed"} <= codes  # the scan finds them
+    never_stored = {"no_origin", "no_policy"}  # no Origin header, or no policy: nothing is recorded
+    assert codes - never_stored <= set(REASON_LABELS)
+    assert ObservedOrigin(reason="origin_malformed").reason_label == "malformed Origin"

@@ -18,6 +18,7 @@ from django.db import connection
 from django.test import AsyncClient, Client
 
 from cors_policies import observed
+from cors_policies.checks import check_settings
 from cors_policies.models import CorsPolicy, ObservedOrigin
 from cors_policies.observed import MAX_FLUSH_ATTEMPTS, Recorder, is_storable, prune, recorder, write_rows
 from cors_policies.signals import cors_decision
@@ -183,27 +184,43 @@ class TestRecorder:
         with caplog.at_level(logging.ERROR, logger="cors_policies"):
             rec = configured(settings, OBSERVE_FLUSH="cron")
         assert rec.mode == "thread"
-        assert "OBSERVE_FLUSH 'cron' is not one of ('thread', 'request', 'manual'); using 'thread'" in caplog.text
+        assert caplog.records[-1].getMessage() == (
+            "cors_policies: CORS_POLICIES['OBSERVE_FLUSH'] is 'cron'; it must be 'thread', 'request' or 'manual'. "
+            "Using the default, 'thread' (manage.py check reports it as cors_policies.E012)."
+        )
 
     @pytest.mark.parametrize(
-        ("name", "value", "attribute", "default"),
+        ("name", "value", "attribute", "default", "requirement"),
         [
-            ("OBSERVE_FLUSH_INTERVAL", "soon", "interval", 5.0),
-            ("OBSERVE_SAMPLE_RATE", None, "sample_rate", 1.0),
-            ("OBSERVE_MAX_KEYS", "2000.5", "max_keys", 2000),
-            ("OBSERVE_MAX_KEYS", True, "max_keys", 2000),
+            ("OBSERVE_FLUSH_INTERVAL", "soon", "interval", 5.0, "it must be a number, 0 or more."),
+            ("OBSERVE_FLUSH_INTERVAL", -1, "interval", 5.0, "it must be a number, 0 or more."),
+            ("OBSERVE_SAMPLE_RATE", None, "sample_rate", 1.0, "it must be a fraction from 0 to 1."),
+            ("OBSERVE_SAMPLE_RATE", 1.5, "sample_rate", 1.0, "it must be a fraction from 0 to 1."),
+            ("OBSERVE_MAX_KEYS", "2000.5", "max_keys", 2000, "it must be a whole number, 0 or more."),
+            ("OBSERVE_MAX_KEYS", True, "max_keys", 2000, "it must be a whole number, 0 or more."),
+            ("OBSERVE_MAX_KEYS_PER_POLICY", -5, "max_keys_per_policy", 200, "it must be a whole number, 0 or more."),
         ],
     )
     def test_a_setting_of_the_wrong_kind_is_logged_and_its_default_used(
-        self, settings: Any, caplog: pytest.LogCaptureFixture, name: str, value: Any, attribute: str, default: Any
+        self,
+        settings: Any,
+        caplog: pytest.LogCaptureFixture,
+        name: str,
+        value: Any,
+        attribute: str,
+        default: Any,
+        requirement: str,
     ) -> None:
+        """The recorder keeps counting on its default, and says what ``manage.py check`` says (one declaration)."""
         with caplog.at_level(logging.ERROR, logger="cors_policies"):
             rec = configured(settings, **{name: value})
         assert getattr(rec, attribute) == default
-        assert (
-            caplog.records[-1].getMessage()
-            == f"cors_policies: {name} must be a number, not {value!r}; using {default!r}"
+        problem = f"CORS_POLICIES[{name!r}] is {value!r}; {requirement}"
+        assert caplog.records[-1].getMessage() == (
+            f"cors_policies: {problem} Using the default, {default!r} (manage.py check reports it as "
+            "cors_policies.E013)."
         )
+        assert [(message.id, message.msg) for message in check_settings()] == [("cors_policies.E013", problem)]
 
     def test_switching_to_the_thread_starts_it_for_counts_already_waiting(
         self, settings: Any, monkeypatch: pytest.MonkeyPatch

@@ -1,4 +1,5 @@
-"""``GET /api/cors/observed/``: the rows, the filters (as the admin's), ordering, errors and permissions."""
+"""``GET /api/cors/observed/``: the rows, the filters (as the admin's), ordering, errors and permissions; and
+``POST /api/cors/observed/{id}/allow/``, the admin's Allow button: the same checks, acknowledgement and history."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from rest_framework.test import APIClient
 
 from cors_policies.models import CorsPolicy, ObservedOrigin
@@ -136,8 +138,8 @@ def test_pagination(api: APIClient, rows: dict[str, ObservedOrigin]) -> None:
             {"reason": "cors"},
             {
                 "reason": [
-                    "Write reason=origin or reason=method or reason=headers or reason=private_network or "
-                    "reason=method_malformed or reason=headers_malformed, not 'cors'."
+                    "Write reason=origin or reason=origin_malformed or reason=method or reason=headers or "
+                    "reason=private_network or reason=method_malformed or reason=headers_malformed, not 'cors'."
                 ]
             },
         ),
@@ -194,3 +196,251 @@ def test_schema_describes_the_filters() -> None:
     ]
     assert list(operation["responses"]) == ["200", "400", "401", "403", "404"]
     assert "get" in schema["paths"]["/api/cors/observed/"] and len(schema["paths"]["/api/cors/observed/"]) == 1
+
+
+# --------------------------------------------------------------------------------------------------
+# POST observed/{id}/allow/: the admin's Allow button, through the API
+# --------------------------------------------------------------------------------------------------
+
+APP = "https://app.example.com"
+NEW = "https://new.example.com"
+
+
+def allow_url(row: ObservedOrigin | int | str) -> str:
+    return f"{OBSERVED}{row.pk if isinstance(row, ObservedOrigin) else row}/allow/"
+
+
+def seen(policy: CorsPolicy, origin: str, reason: str = "origin", **fields: Any) -> ObservedOrigin:
+    fields.setdefault("count", 1)
+    return ObservedOrigin.objects.create(
+        policy=policy, origin=origin, verdict="refused", reason=reason, first_seen=T0, last_seen=T0, **fields
+    )
+
+
+@pytest.fixture
+def editor() -> APIClient:
+    """Allowing changes a policy: the change permission, and nothing else, is what it takes."""
+    return client_for(make_user("editor", "change"))
+
+
+@pytest.fixture
+def put_policy(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
+    return make_policy(name="api", path_pattern="/t/**", allowed_origins=[APP], allowed_methods=["PUT"])
+
+
+def test_allowing_adds_the_origin_records_history_and_the_next_request_is_allowed(
+    editor: APIClient, put_policy: CorsPolicy, committed: Callable[[], Any], client: Any
+) -> None:
+    assert not client.get("/t/echo", HTTP_ORIGIN=NEW).has_header("Access-Control-Allow-Origin")
+    row = seen(put_policy, NEW)
+    with committed():
+        response = editor.post(allow_url(row), {}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["detail"] == "Allowed https://new.example.com in policy 'api'; every process applies it within 1.0 s."
+    assert (body["policy"], body["origin"], body["verdict"], body["allowed"], body["dry_run"]) == (
+        {"id": put_policy.pk, "name": "api"},
+        NEW,
+        "confirm",
+        True,
+        False,
+    )
+    assert (body["reasons"], body["warnings"]) == ([], [])
+    assert [(p["title"], p["request"], p["decision"]["allowed"]) for p in body["previews"]] == [
+        ("Actual request", ["GET /t/example", f"Origin: {NEW}"], True),
+        (
+            "Preflight for a PUT request",
+            [
+                "OPTIONS /t/example",
+                f"Origin: {NEW}",
+                "Access-Control-Request-Method: PUT",
+                "Access-Control-Request-Headers: content-type,x-token",
+            ],
+            True,
+        ),
+    ]
+    assert body["previews"][1]["decision"]["response_headers"] == {
+        "Access-Control-Allow-Origin": NEW,
+        "Access-Control-Allow-Methods": "PUT",
+        "Access-Control-Allow-Headers": "X-Token, Content-Type",
+    }
+    assert CorsPolicy.objects.get().allowed_origins == [APP, NEW]
+    assert client.get("/t/echo", HTTP_ORIGIN=NEW)["Access-Control-Allow-Origin"] == NEW
+    entry = LogEntry.objects.get()
+    assert (entry.object_id, entry.user.username, entry.get_change_message()) == (
+        str(put_policy.pk),
+        "editor",
+        "Changed Allowed origins.",  # the admin's own entry for its Allow button
+    )
+
+
+def test_a_dry_run_says_what_allowing_takes_and_writes_nothing(editor: APIClient, put_policy: CorsPolicy) -> None:
+    response = editor.post(allow_url(seen(put_policy, NEW)) + "?dry_run=1", {}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["verdict"], body["allowed"], body["dry_run"]) == ("confirm", False, True)
+    assert body["detail"] == "https://new.example.com can be allowed in policy 'api'; nothing was written (dry run)."
+    assert len(body["previews"]) == 2
+    assert CorsPolicy.objects.get().allowed_origins == [APP]
+    assert not LogEntry.objects.exists()
+
+
+def test_an_origin_allowed_already_changes_nothing(editor: APIClient, put_policy: CorsPolicy) -> None:
+    response = editor.post(allow_url(seen(put_policy, APP, reason="method")), {}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["verdict"], body["allowed"], body["previews"]) == ("already", False, [])
+    assert body["detail"] == (
+        "https://app.example.com is already allowed by policy 'api': a refusal recorded since is for another reason "
+        "(see the reason column)."
+    )
+    assert not LogEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("origin", "credentials", "reason", "warnings"),
+    [
+        (
+            "null",
+            False,
+            "null is sent by any sandboxed iframe or data: document: anyone can send it, so allowing it lets every "
+            "site read these responses (without cookies).",
+            ["null_origin"],
+        ),
+        (
+            "http://app.example.com",
+            True,
+            "http://app.example.com is plain http and policy 'p' allows credentials: anyone on the network path "
+            "(public Wi-Fi, a proxy) can inject a script into that page and read your users' data with their "
+            "cookies. Allow https://app.example.com instead if the page is served over https.",
+            ["http_with_credentials"],
+        ),
+        (
+            "http://localhost:3000",
+            True,
+            "http://localhost:3000 is plain http on this machine and policy 'p' allows credentials: fine for "
+            "development, never in production.",
+            [],
+        ),
+    ],
+)
+def test_risky_origins_need_the_acknowledgement_field(
+    editor: APIClient,
+    make_policy: Callable[..., CorsPolicy],
+    origin: str,
+    credentials: bool,
+    reason: str,
+    warnings: list[str],
+) -> None:
+    """The admin's rule: null and plain http with credentials are never allowed by one click."""
+    policy = make_policy(name="p", path_pattern="/t/**", allowed_origins=[APP], allow_credentials=credentials)
+    row = seen(policy, origin)
+    preview = editor.post(allow_url(row) + "?dry_run=1", {}, format="json").json()
+    assert (preview["verdict"], preview["reasons"]) == ("acknowledge", [reason])
+    assert [warning["code"] for warning in preview["warnings"]] == warnings
+
+    refused = editor.post(allow_url(row), {}, format="json")
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "acknowledge": [
+            f"{origin} not allowed in policy 'p': the change needs your explicit acknowledgement of the warnings "
+            'shown. Send "acknowledge": true to allow it anyway.'
+        ],
+        "reasons": [reason],
+        "warnings": preview["warnings"],
+    }
+    assert editor.post(allow_url(row), {"acknowledge": False}, format="json").status_code == 400
+    assert CorsPolicy.objects.get().allowed_origins == [APP]
+    assert not LogEntry.objects.exists()
+
+    done = editor.post(allow_url(row), {"acknowledge": True}, format="json")
+    assert (done.status_code, done.json()["allowed"]) == (200, True)
+    assert CorsPolicy.objects.get().allowed_origins == [APP, origin]
+
+
+def test_null_never_reaches_a_credentialed_policy(editor: APIClient, make_policy: Callable[..., CorsPolicy]) -> None:
+    policy = make_policy(name="account", path_pattern="/t/**", allowed_origins=[APP], allow_credentials=True)
+    row = seen(policy, "null")
+    never = (
+        "null cannot be allowed in policy 'account', which allows credentials: any page can send Origin: null (a "
+        "sandboxed iframe, a data: or file: document), so every site could read your users' data with their "
+        "cookies. Serve the page that needs access from a real origin, such as https://app.example.com, and allow "
+        "that."
+    )
+    forced = editor.post(allow_url(row), {"acknowledge": True}, format="json")
+    assert (forced.status_code, forced.json()) == (400, {"detail": never})
+    preview = editor.post(allow_url(row) + "?dry_run=true", {"acknowledge": True}, format="json").json()
+    assert (preview["verdict"], preview["reasons"], preview["detail"]) == ("never", [never], never)
+    assert CorsPolicy.objects.get().allowed_origins == [APP]
+
+
+def test_a_policy_that_would_not_validate_is_explained(editor: APIClient, put_policy: CorsPolicy) -> None:
+    CorsPolicy.objects.filter(pk=put_policy.pk).update(path_pattern="t/**")  # written around the validators
+    response = editor.post(allow_url(seen(put_policy, NEW)), {"acknowledge": True}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Could not allow https://new.example.com in policy 'api': Path pattern: 't/**' must start with '/' "
+        "(a path or glob, such as /t/**) or with '^' (a regular expression). Edit the policy to fix it."
+    }
+    assert CorsPolicy.objects.get().allowed_origins == [APP]
+
+
+def test_rows_without_an_origin_or_a_policy(editor: APIClient, put_policy: CorsPolicy) -> None:
+    unrecorded = seen(put_policy, "", count=9)
+    response = editor.post(allow_url(unrecorded), {}, format="json")
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "detail": f"Observed origin {unrecorded.pk} counts the requests whose origin was not recorded (no room was "
+            "left for it): there is no origin to allow. Allow the origin you mean in the policy itself (PATCH "
+            f"policies/{put_policy.pk}/)."
+        },
+    )
+    row = seen(put_policy, NEW)
+    CorsPolicy.objects.filter(pk=put_policy.pk)._raw_delete("default")  # its rows stay until cleaned up
+    for url in (allow_url(row), allow_url(row) + "?dry_run=1"):
+        gone = editor.post(url, {}, format="json")
+        assert (gone.status_code, gone.json()) == (
+            404,
+            {"detail": f"Policy {put_policy.pk} no longer exists; https://new.example.com not allowed."},
+        )
+
+
+@pytest.mark.parametrize("pk", ["999999", "x", "0", str(2**63), "9" * 5000, "\u0661"])
+def test_an_id_that_is_no_row_is_a_json_404(editor: APIClient, pk: str) -> None:
+    response = editor.post(allow_url(pk), {}, format="json")
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"There is no observed origin with id {pk[:30]}."}
+
+
+@pytest.mark.parametrize(
+    ("payload", "errors"),
+    [
+        ({"acknowledge": "yes"}, {"acknowledge": ["Write true or false."]}),
+        ({"acknowledge": 1}, {"acknowledge": ["Write true or false."]}),
+        ({"confirm": True}, {"confirm": ["Unknown field; write only these fields: acknowledge."]}),
+    ],
+)
+def test_the_body_is_strict(editor: APIClient, put_policy: CorsPolicy, payload: Any, errors: Any) -> None:
+    response = editor.post(allow_url(seen(put_policy, NEW)), payload, format="json")
+    assert (response.status_code, response.json()) == (400, errors)
+    assert CorsPolicy.objects.get().allowed_origins == [APP]
+
+
+def test_allowing_needs_the_change_permission(put_policy: CorsPolicy) -> None:
+    row = seen(put_policy, NEW)
+    assert client_for(None).post(allow_url(row), {}, format="json").status_code == 401
+    for actions in ((), ("view",), ("view", "add", "delete")):
+        response = client_for(make_user("u" + "".join(actions), *actions)).post(allow_url(row), {}, format="json")
+        assert response.status_code == 403, actions
+    assert CorsPolicy.objects.get().allowed_origins == [APP]
+    assert client_for(make_user("changer", "change")).post(allow_url(row), {}, format="json").status_code == 200
+
+
+def test_the_schema_describes_the_allow_action() -> None:
+    schema = client_for(make_user("viewer", "view")).get("/api/cors/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/cors/observed/{id}/allow/"]["post"]
+    assert [parameter["name"] for parameter in operation["parameters"]] == ["dry_run", "id"]
+    assert list(operation["responses"]) == ["200", "400", "401", "403", "404", "415"]
+    request = schema["components"]["schemas"]["AllowOriginRequest"]
+    assert (list(request["properties"]), request["additionalProperties"]) == (["acknowledge"], False)

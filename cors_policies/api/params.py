@@ -1,4 +1,4 @@
-"""Reading numbers and words from query strings and URLs: any length in, a 400 or a 404 out, never a 500.
+"""Reading numbers, flags and words from query strings and URLs: any length in, a 400 or a 404 out, never a 500.
 
 ``int()`` refuses more than 4,300 digits (a ValueError, so a 500 where it was not expected) and a database
 refuses ids beyond 64 bits; so a number is judged by its digits before it is converted.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 from ..text import MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS
 
@@ -42,3 +43,20 @@ def search_terms_within_limit(name: str, terms: list[str]) -> list[str]:
     if length > MAX_SEARCH_LENGTH:
         raise ValidationError({name: [f"Search for at most {MAX_SEARCH_LENGTH} characters at once, not {length}."]})
     return terms
+
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (1/true/yes/on or 0/false/no/off); anything else is a 400 naming it."""
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValidationError({name: [f"Write {name}=1 or {name}=0 (or true / false), not {value[:50]!r}."]})

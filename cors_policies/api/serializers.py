@@ -1,126 +1,66 @@
 """Serializers: JSON in and out, with the model's own validators and normalization (never a second copy).
 
-Field validation is the model fields' validators (DRF's ModelSerializer picks them up), the cross-field
-rules are the model's ``clean()`` (which normalizes first, as the admin's form does), and every Django
-``ValidationError`` becomes a 400 keyed by field, so the API and the admin show the same messages.
+A policy's fields, their strict types and their validation are :mod:`cors_policies.services.policy_json`'s,
+shared with the documents that ``cors_apply`` and the import read; here they gain what only the API shows (the
+id, the timestamps, the warnings, the name's uniqueness), and the API's other bodies are described. Every
+Django ``ValidationError`` becomes a 400 keyed by field, so the API and the admin show the same messages.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 
-from .. import protected, text
-from ..models import POLICY_FIELDS, CorsPolicy
+from .. import protected
+from ..models import POLICY_FIELDS, REASON_LABELS, CorsPolicy, EnforcedVerdict, ObservedOrigin, Verdict
+from ..services.policy_json import (
+    MaxAgeField,
+    PolicyFieldsSerializer,
+    StrictBooleanField,
+    StrictCharField,
+    StrictFieldsMixin,
+    StrictIntegerField,
+    StrictRegexField,
+    StringListField,
+    model_field,
+    text_errors,
+    unknown_field_errors,
+)
+
+__all__ = [
+    "POLICY_FIELDS",
+    "READ_ONLY_FIELDS",
+    "REASONS",
+    "VERDICTS",
+    "AllowOriginSerializer",
+    "AllowResultSerializer",
+    "CorsPolicySerializer",
+    "DecisionSerializer",
+    "ErrorSerializer",
+    "EvaluateSerializer",
+    "ExportedPolicySerializer",
+    "ImportResultSerializer",
+    "MaxAgeField",
+    "ObservedOriginSerializer",
+    "PolicyDocumentSerializer",
+    "PolicyRefSerializer",
+    "PolicyWarningSerializer",
+    "SampleAnswerSerializer",
+    "StrictBooleanField",
+    "StrictCharField",
+    "StrictFieldsMixin",
+    "StrictIntegerField",
+    "StrictRegexField",
+    "StringListField",
+    "model_field",
+    "text_errors",
+    "unknown_field_errors",
+]
 
 #: Set by the server; accepted in a request body (so a GET's body can be PUT back) and ignored.
 READ_ONLY_FIELDS: tuple[str, ...] = ("id", "created_at", "updated_at")
-
-
-def unknown_field_errors(
-    data: Any, fields: Mapping[str, serializers.Field[Any, Any, Any, Any]]
-) -> dict[str, list[str]]:
-    """One error per key of ``data`` that is not a field, naming the fields a client may write."""
-    if not isinstance(data, Mapping):
-        return {}
-    names = ", ".join(name for name, field in fields.items() if not field.read_only)
-    return {key: [f"Unknown field; write only these fields: {names}."] for key in data if key not in fields}
-
-
-def text_errors(check: Any, value: Any) -> None:
-    """Run one of :mod:`cors_policies.text`'s validators, as a DRF error (before any other validator, which
-    must never see what is not text)."""
-    try:
-        check(value)
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.messages, code="not_text") from None
-
-
-class StrictCharField(serializers.CharField):
-    """Text must be a JSON string (DRF's CharField would also take 5 or 1.5 and store "5" or "1.5") that can
-    be stored and sent: :mod:`cors_policies.text` says what that is. ``multiline`` allows line breaks and tabs;
-    ``controls`` every control character (a request path)."""
-
-    default_error_messages = {"invalid": "Write a string (text in double quotes)."}
-
-    def __init__(self, *args: Any, multiline: bool = False, controls: bool = False, **kwargs: Any) -> None:
-        self.text_check = text.validate_path if controls else text.validate_text if multiline else text.validate_line
-        super().__init__(*args, **kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        text_errors(self.text_check, data)
-        return super().to_internal_value(data)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON number without a fraction: not "5" (DRF's IntegerField takes numeric strings) nor true."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """true or false: not "yes", "on" or 1 (DRF's BooleanField takes those, for HTML forms)."""
-
-    default_error_messages = {"invalid": "Write true or false."}
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
-
-
-class StrictRegexField(StrictCharField, serializers.RegexField):
-    """A RegexField that takes only strings."""
-
-
-@extend_schema_field({"type": "array", "items": {"type": "string"}})
-class StringListField(serializers.JSONField):
-    """A JSON array of strings. Its type is checked by the model field's validators, so a non-list or a
-    non-string item gets the same message as in the admin ("Write a list of strings, such as [...]")."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        value = super().to_internal_value(data)
-        text_errors(text.validate_items, value)
-        return value
-
-
-def model_field(name: str) -> models.Field[Any, Any]:
-    return cast("models.Field[Any, Any]", CorsPolicy._meta.get_field(name))
-
-
-@extend_schema_field({"type": "integer", "nullable": True, "minimum": 0, "maximum": 2_147_483_647})
-class MaxAgeField(StrictIntegerField):
-    """Validated by the model field's validators (a function the schema generator cannot read, hence the bounds)."""
-
-
-class StrictFieldsMixin:
-    """Refuse unknown keys instead of ignoring them, reporting them with the other field errors."""
-
-    fields: Any
-
-    def to_internal_value(self, data: Any) -> Any:
-        unknown = unknown_field_errors(data, self.fields)
-        try:
-            value = super().to_internal_value(data)  # type: ignore[misc]
-        except ValidationError as exc:
-            if unknown and isinstance(exc.detail, dict):
-                raise ValidationError({**exc.detail, **unknown}) from None
-            raise
-        if unknown:
-            raise ValidationError(unknown)
-        return value
 
 
 class PolicyWarningSerializer(serializers.Serializer[Any]):
@@ -130,66 +70,27 @@ class PolicyWarningSerializer(serializers.Serializer[Any]):
     message = serializers.CharField(help_text="What is risky, and the safer alternative.")
 
 
-class CorsPolicySerializer(StrictFieldsMixin, serializers.ModelSerializer[CorsPolicy]):
+class CorsPolicySerializer(PolicyFieldsSerializer):
     """A policy: the model's public fields, and the warnings the admin shows about it (read-only)."""
-
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.CharField: StrictCharField,
-        models.TextField: StrictCharField,
-        models.JSONField: StringListField,
-        models.IntegerField: StrictIntegerField,
-        models.BooleanField: StrictBooleanField,
-    }
-
-    # Declared so the model's own messages are kept: ModelSerializer would turn its MaxValueValidator into
-    # DRF's max_value, whose message differs from the admin's.
-    max_age = MaxAgeField(
-        allow_null=True,
-        required=False,
-        validators=list(model_field("max_age").validators),
-        help_text=str(model_field("max_age").help_text),
-    )
 
     warnings = serializers.SerializerMethodField(
         help_text="Misconfigurations worth a second look (not errors: the policy is saved), each with the safer "
         "alternative. Read-only, like id and the timestamps."
     )
 
-    class Meta:
-        model = CorsPolicy
+    class Meta(PolicyFieldsSerializer.Meta):
         fields = ("id", *POLICY_FIELDS, "created_at", "updated_at", "warnings")
         read_only_fields = READ_ONLY_FIELDS
+        # The name keeps the uniqueness check ModelSerializer derives from the model.
         extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {"description": {"multiline": True}}
 
     @extend_schema_field(PolicyWarningSerializer(many=True))
     def get_warnings(self, policy: CorsPolicy) -> list[dict[str, str]]:
         return [warning.as_dict() for warning in protected.policy_warnings(policy.to_spec())]
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """The model's cross-field rules on the policy as it would be saved; returns normalized values."""
-        policy = copy.copy(self.instance) if isinstance(self.instance, CorsPolicy) else CorsPolicy()
-        for name, value in attrs.items():
-            setattr(policy, name, value)
-        try:
-            policy.clean()  # normalizes, then validators.validate_policy
-        except DjangoValidationError as exc:
-            raise ValidationError(serializers.as_serializer_error(exc)) from None
-        return {name: getattr(policy, name) for name in attrs}
 
-
-class ExportedPolicySerializer(CorsPolicySerializer):
+class ExportedPolicySerializer(PolicyFieldsSerializer):
     """A policy in an export or import document: no id, no timestamps; the name identifies it."""
-
-    # No unique validator on name: an import updates the policy of that name instead.
-
-    class Meta(CorsPolicySerializer.Meta):
-        fields = POLICY_FIELDS
-        read_only_fields = ()
-        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {
-            **CorsPolicySerializer.Meta.extra_kwargs,
-            "name": {"validators": []},
-        }
 
 
 class PolicyDocumentSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
@@ -274,3 +175,99 @@ class DecisionSerializer(serializers.Serializer[Any]):
 
 class ErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
+
+
+#: The refusal codes a row can carry (allowed rows have none).
+REASONS = tuple(code for code in REASON_LABELS if code)
+VERDICTS = tuple(Verdict.values)
+
+
+class ObservedOriginSerializer(serializers.ModelSerializer[ObservedOrigin]):
+    """One observed (policy, origin, verdict, reason): how many requests, first and last seen."""
+
+    policy = serializers.IntegerField(source="policy_id", read_only=True, help_text="The policy's id.")
+    policy_name = serializers.CharField(source="policy.name", read_only=True, help_text="The policy's name.")
+    verdict = serializers.ChoiceField(
+        choices=VERDICTS,
+        read_only=True,
+        help_text="The policy's verdict (for a report-only policy: the one it would have given).",
+    )
+    reason = serializers.ChoiceField(
+        choices=("", *REASONS),
+        read_only=True,
+        help_text="Why it was refused: the code of the first refusal; empty when allowed.",
+    )
+    enforced_verdict = serializers.ChoiceField(
+        choices=("", *EnforcedVerdict.values),
+        read_only=True,
+        help_text="For a report-only policy's row, the verdict actually served ('uncovered': no policy covered the "
+        "path, so browsers refused); empty for an enforced policy's row.",
+    )
+    count = serializers.IntegerField(read_only=True, help_text="Requests seen (estimated if sampling is on).")
+
+    class Meta:
+        model = ObservedOrigin
+        fields = (
+            "id",
+            "policy",
+            "policy_name",
+            "origin",
+            "verdict",
+            "reason",
+            "report_only",
+            "enforced_verdict",
+            "count",
+            "first_seen",
+            "last_seen",
+        )
+        read_only_fields = fields
+        extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {
+            "origin": {
+                "help_text": "The Origin header. Empty in the row that counts this policy's requests (of this "
+                "verdict and reason) whose origin was not recorded: more distinct origins in an interval than "
+                "OBSERVE_MAX_KEYS_PER_POLICY (or OBSERVE_MAX_KEYS for the verdict) left room for."
+            }
+        }
+
+
+class AllowOriginSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
+    """Allowing an observed origin in its policy: the confirmation the admin asks for."""
+
+    acknowledge = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Required for a risky origin (null, plain http with credentials, or one that makes the policy "
+        "raise a warning): true says you read the reasons and the warnings (see dry_run) and allow it anyway.",
+    )
+
+
+class SampleAnswerSerializer(serializers.Serializer[Any]):
+    """What the policy would answer one request from the origin once it is allowed."""
+
+    title = serializers.CharField(help_text="Which request: the actual one, or a preflight for a method.")
+    request = serializers.ListField(
+        child=serializers.CharField(), help_text="The request line and the headers a browser would send."
+    )
+    decision = DecisionSerializer(help_text="The engine's answer to it.")
+
+
+class AllowResultSerializer(serializers.Serializer[Any]):
+    """What allowing the origin takes, and (unless dry_run) what was done."""
+
+    policy = PolicyRefSerializer(help_text="The policy the origin was observed on.")
+    origin = serializers.CharField(help_text="The observed origin.")
+    verdict = serializers.ChoiceField(
+        choices=("already", "confirm", "acknowledge", "never"),
+        help_text="already: the policy allows it already; confirm: it can be allowed; acknowledge: only with "
+        '"acknowledge": true; never: it cannot be allowed in this policy (see reasons).',
+    )
+    reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="Why the origin needs an acknowledgement, or can never be allowed."
+    )
+    warnings = PolicyWarningSerializer(
+        many=True, help_text="The warnings the policy would raise once changed that it does not raise today."
+    )
+    previews = SampleAnswerSerializer(many=True, help_text="What the changed policy would answer the origin.")
+    allowed = serializers.BooleanField(help_text="True when this request added the origin to the policy.")
+    dry_run = serializers.BooleanField(help_text="True when nothing was written.")
+    detail = serializers.CharField(help_text="What was done, or what is needed, in words.")

@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.ApiRootView.as_view(), name="root"),
     path("evaluate/", views.EvaluateView.as_view(), name="evaluate"),
     path("observed/", views.ObservedOriginListView.as_view(), name="observed-list"),
+    path("observed/<str:pk>/allow/", views.ObservedOriginAllowView.as_view(), name="observed-allow"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     *router.urls,
 ]

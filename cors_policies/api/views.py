@@ -1,40 +1,34 @@
-"""The API's views: policies (CRUD with ETags, export, import), evaluate, observed origins, and the OpenAPI schema.
+"""The API's views: policies (CRUD with ETags, export, import), evaluate, and the OpenAPI schema; observed origins
+are :mod:`.observed`'s.
 
-Faces only: the serializers validate with the model's validators, ``sync`` imports and exports,
-``history`` writes the admin's LogEntry rows, and evaluate asks the same compiled snapshot the
-middleware uses.
+Faces only: the serializers validate with the model's validators, :mod:`cors_policies.services.documents`
+exports and validates documents and ``sync`` imports them, ``history`` writes the admin's LogEntry rows, and
+evaluate asks :mod:`cors_policies.services.evaluate`, as the admin's tester and ``cors_explain`` do.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
-from django.core.exceptions import BadRequest as DjangoBadRequest
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
-from django.template.response import SimpleTemplateResponse
+from django.http import HttpRequest, JsonResponse
 from django.templatetags.static import static
 from django.utils.http import parse_etags
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework import generics, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
-from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
-from rest_framework.metadata import BaseMetadata, SimpleMetadata
+from rest_framework.filters import OrderingFilter
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import BaseParser
-from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
-from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -44,27 +38,53 @@ from rest_framework.validators import UniqueValidator
 from rest_framework.versioning import BaseVersioning
 from rest_framework.views import APIView, exception_handler
 
-from .. import history, protected, sync
-from ..cache import snapshot
+from .. import history, sync
 from ..conf import conf
-from ..models import CorsPolicy, ObservedOrigin
-from .observed import ObservedOriginFilter, ObservedOriginSerializer
-from .openapi import CorsPolicyAutoSchema, extend_schema
-from .params import MAX_ID, bounded_int, is_number, search_terms_within_limit
-from .parsers import JSONParser, too_large
+from ..models import CorsPolicy
+from ..services import documents
+from ..services.evaluate import evaluate
+from .filters import EnabledFilter, PolicySearchFilter
+from .mixins import ApiPermissionsMixin, AtomicWritesMixin, BadRequest
+from .observed import ObservedOriginAllowView, ObservedOriginListView
+from .openapi import ETAG_HEADER, IF_MATCH, POLICY_ID, CorsPolicyAutoSchema, errors, extend_schema
+from .pagination import CorsPolicyPagination
+from .params import FALSE_WORDS, MAX_ID, TRUE_WORDS, bounded_int, is_number, query_flag
+from .parsers import JSONParser
 from .permissions import api_authentication_classes, api_permission_classes
 from .serializers import (
     POLICY_FIELDS,
     CorsPolicySerializer,
     DecisionSerializer,
-    ErrorSerializer,
     EvaluateSerializer,
     ImportResultSerializer,
     PolicyDocumentSerializer,
 )
 
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+__all__ = [
+    "API_VIEWS",
+    "FALSE_WORDS",
+    "SNAPSHOT_UNAVAILABLE",
+    "STALE_ETAG",
+    "TRUE_WORDS",
+    "ApiPermissionsMixin",
+    "ApiRootView",
+    "AtomicWritesMixin",
+    "BadRequest",
+    "CorsPolicyPagination",
+    "CorsPolicySchemaGenerator",
+    "CorsPolicyViewSet",
+    "DocsView",
+    "EnabledFilter",
+    "EvaluateView",
+    "ObservedOriginAllowView",
+    "ObservedOriginListView",
+    "PolicySearchFilter",
+    "PreconditionFailed",
+    "SchemaView",
+    "not_found",
+    "policy_etag",
+    "query_flag",
+]
 
 SNAPSHOT_UNAVAILABLE = (
     "The CORS policies could not be loaded from the database since this process started, so there is "
@@ -77,29 +97,10 @@ STALE_ETAG = (
 )
 
 
-def query_flag(request: Request, name: str) -> bool:
-    """A boolean query parameter (1/true/yes/on or 0/false/no/off); anything else is a 400 naming it."""
-    value = request.query_params.get(name)
-    if value is None:
-        return False
-    word = value.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValidationError({name: [f"Write {name}=1 or {name}=0 (or true / false), not {value[:50]!r}."]})
-
-
 def policy_etag(data: Mapping[str, Any]) -> str:
     """A strong ETag of a policy's representation: ``updated_at`` is part of it, so every save changes it."""
     payload = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return '"' + hashlib.sha256(payload.encode()).hexdigest()[:32] + '"'
-
-
-class BadRequest(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "The request is malformed."
-    default_code = "bad_request"
 
 
 class PreconditionFailed(APIException):
@@ -182,153 +183,9 @@ class DocsView(SchemaPermissionsMixin, SpectacularSwaggerView):
         return static("drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png")
 
 
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """The error responses an operation can give, with their bodies."""
-    described = {
-        400: OpenApiResponse(
-            OpenApiTypes.OBJECT, description="Invalid input: messages per field (or `detail` for a malformed body)."
-        ),
-        401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
-        403: OpenApiResponse(ErrorSerializer, description="Authenticated without the model permission needed."),
-        404: OpenApiResponse(ErrorSerializer, description="No such policy (or page)."),
-        412: OpenApiResponse(ErrorSerializer, description="If-Match does not match the policy's current ETag."),
-        415: OpenApiResponse(ErrorSerializer, description="The body is not application/json."),
-        503: OpenApiResponse(ErrorSerializer, description="The policies could not be loaded from the database."),
-    }
-    return {code: described[code] for code in codes}
-
-
-ETAG_HEADER = OpenApiParameter(
-    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201], description="The policy's current version."
-)
-POLICY_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The policy's id.")
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="The ETag you read; the write is refused with 412 if the policy changed since. Optional.",
-)
-
-
 # --------------------------------------------------------------------------------------------------
 # Policies
 # --------------------------------------------------------------------------------------------------
-
-
-class EnabledFilter(BaseFilterBackend):
-    """``?enabled=true`` or ``?enabled=false``."""
-
-    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
-        if "enabled" not in request.query_params:
-            return queryset
-        return queryset.filter(enabled=query_flag(request, "enabled"))
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": "enabled",
-                "required": False,
-                "in": "query",
-                "description": "Only enabled (true) or disabled (false) policies.",
-                "schema": {"type": "boolean"},
-            }
-        ]
-
-
-class PolicySearchFilter(SearchFilter):
-    search_description = "Words to find in the name, the path pattern or the allowed origins (all must match)."
-
-    def get_search_terms(self, request: Request) -> list[str]:
-        try:
-            terms: list[str] = super().get_search_terms(request)
-        except ValidationError as exc:  # DRF reports a NUL character without saying which parameter
-            raise ValidationError({self.search_param: exc.detail}) from None
-        return search_terms_within_limit(self.search_param, terms)
-
-
-class CorsPolicyPagination(PageNumberPagination):
-    """``?page=N`` and ``?page_size=N`` (default 100, at most 200); a value that is not a number is a 400.
-
-    The cap bounds a page's cost: each policy carries its warnings, and probing an origin regex for them costs
-    up to a few milliseconds (remembered afterwards: protected.policy_warnings). bench/pages.py measures it."""
-
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 200
-    last_page_strings = ()
-
-    def positive_int(self, request: Request, name: str) -> int | None:
-        value = request.query_params.get(name)
-        if value is None:
-            return None
-        if not is_number(value) or bounded_int(value) < 1:
-            raise ValidationError({name: [f"Write {name}=N with N a whole number from 1, not {value[:50]!r}."]})
-        return bounded_int(value)  # past the last page whatever its length: a 404, as for any such page
-
-    def get_page_size(self, request: Request) -> int:
-        size = self.positive_int(request, self.page_size_query_param)
-        return self.page_size if size is None else min(size, self.max_page_size)
-
-    def get_page_number(self, request: Request, paginator: Any) -> int:
-        return self.positive_int(request, self.page_query_param) or 1
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            parameter["schema"]["minimum"] = 1
-            if parameter["name"] == self.page_size_query_param:
-                parameter["description"] = (
-                    f"Results per page: {self.page_size} unless given, at most {self.max_page_size}."
-                )
-        return parameters
-
-
-class ApiPermissionsMixin:
-    """What the API's views depend on, set here so that the project's ``REST_FRAMEWORK`` defaults change none
-    of it; authentication and permission classes come from ``CORS_POLICIES``, read per request. Django's own
-    refusals of a request (more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS, a bad request) are
-    answered as JSON like the API's other errors, not as the project's HTML 400 page."""
-
-    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer, BrowsableAPIRenderer]
-    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
-    content_negotiation_class: type[BaseContentNegotiation] = DefaultContentNegotiation
-    metadata_class: str | type[BaseMetadata] | None = SimpleMetadata
-    versioning_class: type[BaseVersioning] | None = None
-    schema: ViewInspector | None = CorsPolicyAutoSchema()
-
-    def get_authenticators(self) -> list[BaseAuthentication]:
-        return [authentication() for authentication in api_authentication_classes()]
-
-    def get_permissions(self) -> list[BasePermission]:
-        return [permission() for permission in api_permission_classes()]
-
-    def get_exception_handler(self) -> Any:
-        return exception_handler
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, RequestDataTooBig):
-            exc = too_large()
-        elif isinstance(exc, (SuspiciousOperation, DjangoBadRequest)):
-            exc = BadRequest(str(exc) or BadRequest.default_detail)
-        return super().handle_exception(exc)  # type: ignore[misc]
-
-
-class AtomicWritesMixin:
-    """A write happens whole or not at all: the handler, the admin history it writes and the rendering of the
-    answer run in one transaction, rolled back on an error response or an exception. (A value that made the
-    answer fail to render once left its row behind, and every later read failed on it.)"""
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.method in SAFE_METHODS:
-            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
-        using = router.db_for_write(CorsPolicy)
-        with transaction.atomic(using=using):
-            response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
-            if response.status_code >= 400:
-                transaction.set_rollback(True, using=using)
-            elif isinstance(response, SimpleTemplateResponse):
-                response.render()
-        return response
 
 
 @extend_schema_view(
@@ -470,7 +327,7 @@ class CorsPolicyViewSet(AtomicWritesMixin, ApiPermissionsMixin, viewsets.ModelVi
     )
     @action(detail=False, methods=["get"], url_path="export", url_name="export", pagination_class=None)
     def export_policies(self, request: Request) -> Response:
-        return Response(sync.export_document())
+        return Response(documents.export_document())
 
     @extend_schema(
         summary="Import policies",
@@ -501,7 +358,7 @@ class CorsPolicyViewSet(AtomicWritesMixin, ApiPermissionsMixin, viewsets.ModelVi
         dry_run = query_flag(request, "dry_run")
         try:
             diff = sync.apply_document(request.data, prune=prune, dry_run=dry_run, user=request.user)
-        except sync.DocumentError as exc:
+        except documents.DocumentError as exc:
             raise ValidationError(exc.errors) from None
         return Response(diff)
 
@@ -538,78 +395,14 @@ class EvaluateView(ApiPermissionsMixin, APIView):
     def post(self, request: Request) -> Response:
         serializer = EvaluateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        shielded = protected.decision(data["path"], preflight=data["preflight"])
-        if shielded is not None:
-            return Response(shielded.as_dict())
-        policy_set = snapshot.get()
-        if policy_set is None:
+        decision = evaluate(**serializer.validated_data).decision
+        if decision is None:
             return Response({"detail": SNAPSHOT_UNAVAILABLE}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        decision = policy_set.simulate(**serializer.validated_data)
         return Response(decision.as_dict())
 
 
-# --------------------------------------------------------------------------------------------------
-# Observed origins
-# --------------------------------------------------------------------------------------------------
-
-
-class ObservedSearchFilter(PolicySearchFilter):
-    search_description = "Words to find in the origin (all must match)."
-
-
-class ObservedOrderingFilter(OrderingFilter):
-    """Sorting by anything else is a 400 naming the fields, not silently ignored."""
-
-    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> list[str]:
-        value = request.query_params.get(self.ordering_param)
-        if value is not None:
-            fields = [term.strip() for term in value.split(",")]
-            valid = set(view.ordering_fields)
-            if not fields or any(term.lstrip("-") not in valid for term in fields):
-                raise ValidationError(
-                    {
-                        self.ordering_param: [
-                            f"Write ordering= one or more of {', '.join(view.ordering_fields)} (comma-separated, "
-                            f"'-' first for descending), not {value[:50]!r}."
-                        ]
-                    }
-                )
-        return list(super().get_ordering(request, queryset, view) or ())
-
-
-@extend_schema_view(
-    get=extend_schema(
-        summary="List observed origins",
-        description=(
-            "Which origins called which policy with which verdict, how often and when, aggregated from every "
-            "process's counters (written every OBSERVE_FLUSH_INTERVAL seconds). The rows of a report-only policy "
-            "are the requests where its verdict differed from the one served. Newest first unless `ordering` says "
-            "otherwise; paginated."
-        ),
-        responses={200: ObservedOriginSerializer(many=True), **errors(400, 401, 403, 404)},
-    )
-)
-class ObservedOriginListView(ApiPermissionsMixin, generics.ListAPIView[ObservedOrigin]):
-    """Observed origins (read-only): needs the view permission on CORS policies."""
-
-    serializer_class = ObservedOriginSerializer
-    pagination_class = CorsPolicyPagination
-    filter_backends = [ObservedOriginFilter, ObservedSearchFilter, ObservedOrderingFilter]
-    search_fields = ["origin"]
-    ordering_fields = ["last_seen", "first_seen", "count", "origin", "id"]
-    ordering = ["-last_seen", "-id"]
-    schema = CorsPolicyAutoSchema()
-
-    def required_model_actions(self, request: Request) -> list[str]:
-        return ["view"]
-
-    def get_queryset(self) -> QuerySet[ObservedOrigin]:
-        return ObservedOrigin.objects.select_related("policy")
-
-
 #: The views the schema describes (the root and the schema itself are left out).
-API_VIEWS = (CorsPolicyViewSet, EvaluateView, ObservedOriginListView)
+API_VIEWS = (CorsPolicyViewSet, EvaluateView, ObservedOriginListView, ObservedOriginAllowView)
 
 
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:

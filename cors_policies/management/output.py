@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from ..sync import Result
+from ..services.documents import Result
 
 
 def as_json(value: Any) -> str:

@@ -10,6 +10,8 @@ import sys
 
 from django.db import migrations
 
+from cors_policies.checks import unservable
+
 FIELDS = (
     "id",
     "name",
@@ -28,8 +30,6 @@ FIELDS = (
 
 
 def report(apps, schema_editor):
-    from cors_policies.checks import unservable
-
     CorsPolicy = apps.get_model("cors_policies", "CorsPolicy")
     rows = CorsPolicy.objects.using(schema_editor.connection.alias).values(*FIELDS).order_by("id")
     found = unservable(rows)

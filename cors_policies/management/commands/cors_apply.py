@@ -14,6 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import sync
+from ...services.documents import DocumentError
 from ..output import diff_lines, document_error_lines, summary
 
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         document = read_document(file)
         try:
             result = sync.apply(document, prune=prune, dry_run=dry_run)
-        except sync.DocumentError as exc:
+        except DocumentError as exc:
             lines = document_error_lines(exc.errors, document)
             raise CommandError(
                 f"{file}: nothing was written, because of {len(lines)} "

@@ -45,8 +45,8 @@ class Command(BaseCommand):
         parser.add_argument("--max-rows", help="Rows to keep at most (default: OBSERVE_MAX_ROWS).")
 
     def handle(self, *args: Any, days: str | None = None, max_rows: str | None = None, **options: Any) -> None:
-        retention = float(conf.OBSERVE_RETENTION_DAYS) if days is None else _days(days)
-        limit = int(conf.OBSERVE_MAX_ROWS) if max_rows is None else _rows(max_rows)
+        retention = float(conf.valid("OBSERVE_RETENTION_DAYS")) if days is None else _days(days)
+        limit = int(conf.valid("OBSERVE_MAX_ROWS")) if max_rows is None else _rows(max_rows)
         result = prune(retention_days=retention, max_rows=limit)
         if not result.total:
             self.stdout.write(

@@ -1,8 +1,8 @@
 """``manage.py cors_explain --origin O --method M --path P [--header H ...] [--preflight]``.
 
 What the middleware would answer a browser, and why, from the shell: the input is cleaned by the admin
-tester's form and answered by :meth:`PolicySet.simulate` on this process's snapshot, exactly as the
-admin tester and the API's evaluate endpoint do.
+tester's form and answered by :func:`cors_policies.services.evaluate.evaluate` (a protected path, then this
+process's snapshot), exactly as the admin tester and the API's evaluate endpoint are.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...cache import snapshot
 from ...conf import conf
 from ...engine import Decision
 from ...forms import RequestTestForm
+from ...services.evaluate import evaluate
 
 SNAPSHOT_UNAVAILABLE = (
     "The CORS policies could not be loaded from the database (the log above says why), so there is nothing "
@@ -63,25 +63,18 @@ class Command(BaseCommand):
             ]
             raise CommandError("\n".join(problems).replace("--request-headers", "--header"))
         data = form.cleaned_data
-        policy_set = snapshot.get()
-        if policy_set is None:
+        answer = evaluate(**data)
+        decision = answer.decision
+        if decision is None:
             raise CommandError(SNAPSHOT_UNAVAILABLE)
-        decision = policy_set.simulate(
-            origin=data["origin"],
-            method=data["method"],
-            path=data["path"],
-            request_headers=data["request_headers"],
-            preflight=data["preflight"],
-            private_network=data["private_network"],
-        )
         if options["json"]:
             self.stdout.write(json.dumps(decision.as_dict(), indent=2, ensure_ascii=False))
             return
-        for line in explain_lines(data, decision):
+        for line in explain_lines(data, decision, protected=answer.protected):
             self.stdout.write(line)
 
 
-def explain_lines(data: dict[str, Any], decision: Decision) -> list[str]:
+def explain_lines(data: dict[str, Any], decision: Decision, *, protected: bool = False) -> list[str]:
     """The explanation, as printed."""
     method, path, origin = data["method"], data["path"], data["origin"]
     headers = ", ".join(data["request_headers"])
@@ -94,7 +87,9 @@ def explain_lines(data: dict[str, Any], decision: Decision) -> list[str]:
     else:
         asked = f"{method} {path} from {origin}"
     lines = [f"Request: {asked}"]
-    if decision.policy is None:
+    if protected:
+        lines.append("Policy: none (a protected path: the middleware leaves it alone, whatever the policies say)")
+    elif decision.policy is None:
         lines.append("Policy: none (no enabled policy covers this path: the middleware adds nothing)")
     else:
         lines.append(f"Policy: {decision.policy.name} (id {decision.policy.id})")

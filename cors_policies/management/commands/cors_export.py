@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ... import sync
+from ...services import documents
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("file", nargs="?", metavar="FILE", help="Where to write (default: standard output).")
 
     def handle(self, *args: Any, file: str | None = None, **options: Any) -> None:
-        document = sync.export_document()
+        document = documents.export_document()
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         if file is None or file == "-":
             self.stdout.write(text, ending="")

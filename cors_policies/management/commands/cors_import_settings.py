@@ -1,6 +1,7 @@
 """``manage.py cors_import_settings [--dry-run] [--name NAME]``: django-cors-headers' settings as one policy.
 
-The translation is :mod:`cors_policies.corsheaders` (pure); the write is :func:`cors_policies.sync.apply`
+The translation is :mod:`cors_policies.corsheaders_settings` (pure), validated as a document
+(:mod:`cors_policies.services.documents`); the write is :func:`cors_policies.sync.apply`
 (the model's validators, update by name, one transaction), so running it again updates the same policy.
 """
 
@@ -13,7 +14,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import sync
-from ...corsheaders import DEFAULT_NAME, SETTING_NAMES, SettingsError, Translation, UnsafeSettings, translate
+from ...corsheaders_settings import DEFAULT_NAME, SETTING_NAMES, SettingsError, Translation, UnsafeSettings, translate
+from ...services import documents
 from ..output import as_json, document_error_lines
 
 MIDDLEWARE_SWAP = (
@@ -25,7 +27,7 @@ MIDDLEWARE_SWAP = (
 
 def signal_receivers() -> bool:
     """Whether django-cors-headers' check_request_enabled signal has receivers (if it is installed)."""
-    try:
+    try:  # django-cors-headers is optional: the project may have removed it already
         from corsheaders.signals import check_request_enabled
     except ImportError:
         return False
@@ -55,9 +57,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         document = {"policies": [translation.policy]}
         try:
-            [policy] = sync.validate_document(document)
+            [policy] = documents.validate_document(document)
             result = sync.apply(document, dry_run=dry_run)
-        except sync.DocumentError as exc:
+        except documents.DocumentError as exc:
             lines = [self.blame(line, translation) for line in document_error_lines(exc.errors, document)]
             raise CommandError(
                 "The django-cors-headers settings do not make a valid policy; nothing was written:\n"

@@ -9,7 +9,7 @@ import pytest
 from corsheaders import defaults as corsheaders_defaults
 from corsheaders.conf import conf as corsheaders_conf
 
-from cors_policies.corsheaders import (
+from cors_policies.corsheaders_settings import (
     DEFAULT_HEADERS,
     DEFAULT_MAX_AGE,
     DEFAULT_METHODS,
