@@ -5,13 +5,16 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
+from rest_framework.test import APIClient
 
 from cors_policies import protected
 from cors_policies.cache import snapshot
 from cors_policies.models import CorsPolicy
 from cors_policies.observed import recorder
+from testproject import settings as demo_settings
 from tests import urls
 from tests.factories import CorsPolicyFactory
+from tests.helpers import client_for
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +29,25 @@ def _fresh_state() -> Iterator[None]:
     yield
     snapshot.reset()
     recorder.reset()  # nothing is written outside the test that counted it
+
+
+@pytest.fixture
+def demo(settings: Any) -> None:
+    """The demo project (testproject/settings.py): its apps (``demo_setup``, the playground's templates), its
+    middleware (the origin log) and its URLs (the views its policies cover). Tests of the demo ask for it; the
+    rest of the suite runs on tests/settings.py."""
+    settings.INSTALLED_APPS = demo_settings.INSTALLED_APPS
+    settings.MIDDLEWARE = demo_settings.MIDDLEWARE
+    settings.ROOT_URLCONF = demo_settings.ROOT_URLCONF
+    settings.REST_FRAMEWORK = demo_settings.REST_FRAMEWORK
+    settings.SPECTACULAR_SETTINGS = demo_settings.SPECTACULAR_SETTINGS
+    settings.CORS_POLICIES = demo_settings.CORS_POLICIES
+
+
+@pytest.fixture
+def api_client(admin_user: Any) -> APIClient:
+    """The REST API, as a superuser (pytest-django's ``admin_user``)."""
+    return client_for(admin_user)
 
 
 @pytest.fixture

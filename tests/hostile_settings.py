@@ -1,4 +1,4 @@
-"""The test project's settings with DRF defaults that would break or open an app relying on them.
+"""The suite's settings with DRF defaults that would break or open an app relying on them.
 
 Read at import, as a real project's are: tests/test_api_any_project.py loads them in a fresh process, so
 class attributes DRF and drf-spectacular fill in at import (renderers, parsers, the schema class that
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from testproject.settings import *  # noqa: F403
+from tests.settings import *  # noqa: F403
 
 HOSTILE_REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.BasicAuthentication"],

@@ -19,54 +19,21 @@ from cors_policies.admin import copy_name
 from cors_policies.cache import read_db_version, snapshot
 from cors_policies.models import CorsPolicy
 from cors_policies.validators import STAR_WITH_CREDENTIALS
+from tests.helpers import (
+    ADD_URL,
+    POLICIES_URL,
+    TESTER_URL,
+    cells,
+    change_url,
+    form_data,
+    headers_in,
+    row_names,
+    shown_messages,
+)
 
 pytestmark = pytest.mark.django_db
 
-LIST_URL = "/admin/cors_policies/corspolicy/"
-ADD_URL = "/admin/cors_policies/corspolicy/add/"
-TESTER_URL = "/admin/cors_policies/corspolicy/test/"
-
-
-def change_url(policy: CorsPolicy) -> str:
-    return f"/admin/cors_policies/corspolicy/{policy.pk}/change/"
-
-
-def row_names(html: str) -> list[str]:
-    return re.findall(r'<th class="field-name"><a href="[^"]*">([^<]*)</a></th>', html)
-
-
-def cells(html: str, column: str) -> list[str]:
-    return re.findall(rf'<td class="field-{column}">(.*?)</td>', html)
-
-
-def headers_in(html: str) -> list[tuple[str, str]]:
-    return re.findall(r'<tr[^>]*><th scope="row"><code>([^<]*)</code></th><td><code>([^<]*)</code>', html)
-
-
-def form_data(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": "partners",
-        "description": "",
-        "path_pattern": "/api/**",
-        "priority": "0",
-        "enabled": "on",
-        "allowed_origins": "https://app.example.com",
-        "allowed_origin_regexes": "",
-        "allowed_methods": ["GET", "PUT"],
-        "other_methods": "",
-        "allowed_headers": "Content-Type",
-        "expose_headers": "",
-        "max_age": "",
-        "_save": "Save",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    """Logins are not what these tests are about: hash test passwords cheaply."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LIST_URL = POLICIES_URL
 
 
 @pytest.fixture
@@ -550,10 +517,6 @@ def run_action(client: Client, action: str, *policies: CorsPolicy) -> Any:
     )
 
 
-def messages_in(response: Any) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
-
-
 def test_disable_action_updates_logs_and_invalidates(
     admin_client: Client,
     make_policy: Callable[..., Any],
@@ -572,7 +535,7 @@ def test_disable_action_updates_logs_and_invalidates(
         response = run_action(admin_client, "disable_policies", first, second, already)
 
     assert response.status_code == 200
-    assert messages_in(response) == ["Disabled 2 policies."]
+    assert shown_messages(response) == [("success", "Disabled 2 policies.")]
     assert list(CorsPolicy.objects.filter(enabled=True)) == []
     assert read_db_version() == version + 1
     # The clock has not moved: only the commit hook can make the snapshot reload.
@@ -597,7 +560,7 @@ def test_enable_action(
     assert snapshot.get() is not None
     with committed():
         response = run_action(admin_client, "enable_policies", policy)
-    assert messages_in(response) == ["Enabled 1 policy."]
+    assert shown_messages(response) == [("success", "Enabled 1 policy.")]
     policy.refresh_from_db()
     assert policy.enabled is True
     assert policy.updated_at > before
@@ -611,11 +574,11 @@ def test_action_on_policies_already_in_that_state(admin_client: Client, make_pol
     policy = make_policy()
     version = read_db_version()
     response = run_action(admin_client, "enable_policies", policy)
-    assert messages_in(response) == ["The selected policies were already enabled."]
+    assert shown_messages(response) == [("info", "The selected policies were already enabled.")]
     assert read_db_version() == version
     assert not LogEntry.objects.exists()
     response = run_action(admin_client, "disable_policies", make_policy(enabled=False))
-    assert messages_in(response) == ["The selected policies were already disabled."]
+    assert shown_messages(response) == [("info", "The selected policies were already disabled.")]
 
 
 def test_duplicate_action_creates_disabled_copies_with_unique_names(
@@ -637,8 +600,8 @@ def test_duplicate_action_creates_disabled_copies_with_unique_names(
     with committed():
         response = run_action(admin_client, "duplicate_policies", original, other)
 
-    assert messages_in(response) == [
-        "Created 2 disabled policies: 'public (copy 2)', 'other (copy)'. Enable them when ready."
+    assert shown_messages(response) == [
+        ("success", "Created 2 disabled policies: 'public (copy 2)', 'other (copy)'. Enable them when ready.")
     ]
     copy = CorsPolicy.objects.get(name="public (copy 2)")
     assert copy.enabled is False
@@ -655,7 +618,9 @@ def test_duplicate_action_creates_disabled_copies_with_unique_names(
 
     with committed():
         response = run_action(admin_client, "duplicate_policies", original)
-    assert messages_in(response) == ["Created 1 disabled policy: 'public (copy 3)'. Enable them when ready."]
+    assert shown_messages(response) == [
+        ("success", "Created 1 disabled policy: 'public (copy 3)'. Enable them when ready.")
+    ]
 
 
 def test_copy_name_stays_within_the_column() -> None:

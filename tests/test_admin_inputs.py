@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 
 from cors_policies.text import MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS
 from tests.factories import CorsPolicyFactory
+from tests.helpers import shown_messages
 
 pytestmark = pytest.mark.django_db
 
 POLICIES = "/admin/cors_policies/corspolicy/"
 OBSERVED = "/admin/cors_policies/observedorigin/"
 HUGE = "9" * 5000
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def shown_messages(response: Any) -> list[str]:
-    return [message.message for message in response.context["messages"]]
 
 
 @pytest.mark.parametrize("url", [POLICIES, OBSERVED])
@@ -34,9 +24,10 @@ def test_a_search_of_thousands_of_words_uses_the_first_ones_and_says_so(admin_cl
     assert response.status_code == 200
     (message,) = shown_messages(response)
     assert message == (
+        "warning",
         f"Searched for '{'alpha ' * 10}'… only: a search may have "
         f"{MAX_SEARCH_TERMS} words and {MAX_SEARCH_LENGTH} characters (every word must match, so a few well-chosen "
-        "words find as much)."
+        "words find as much).",
     )
     if url == POLICIES:
         assert [policy.name for policy in response.context["cl"].result_list] == ["alpha beta"]

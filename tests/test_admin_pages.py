@@ -3,7 +3,6 @@ the engine's precedence order (bench/pages.py measures the time)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,19 +12,11 @@ from django.test import Client
 from cors_policies.cache import snapshot
 from cors_policies.engine import PolicySet, PolicySpec
 from cors_policies.models import SPEC_FIELDS, CorsPolicy
+from tests.helpers import row_names
 
 pytestmark = pytest.mark.django_db
 
 LIST_URL = "/admin/cors_policies/corspolicy/"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def row_names(html: str) -> list[str]:
-    return re.findall(r'<th class="field-name"><a href="[^"]*">([^<]*)</a></th>', html)
 
 
 def add(count: int, start: int = 0) -> None:

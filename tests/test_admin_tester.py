@@ -12,7 +12,7 @@ from django.utils.html import escape
 
 from cors_policies.admin import curl_command
 from cors_policies.models import CorsPolicy
-from tests.test_admin import _fast_passwords, form_data, headers_in  # noqa: F401  (a fixture)
+from tests.helpers import form_data, headers_in
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ CORS_NAMES = (
 
 
 @pytest.fixture
-def api(make_policy: Callable[..., Any]) -> CorsPolicy:
+def api_policy(make_policy: Callable[..., Any]) -> CorsPolicy:
     policy: CorsPolicy = make_policy(
         name="api",
         path_pattern="/t/**",
@@ -76,7 +76,7 @@ def test_unbound_page_shows_the_form(admin_client: Client) -> None:
     assert "<title>Test a request | Django site admin</title>" in html
 
 
-def test_allowed_preflight_shows_policy_reasons_and_exact_headers(admin_client: Client, api: CorsPolicy) -> None:
+def test_allowed_preflight_shows_policy_reasons_and_exact_headers(admin_client: Client, api_policy: CorsPolicy) -> None:
     _, html = ask(
         admin_client,
         origin="https://app.example.com",
@@ -87,7 +87,7 @@ def test_allowed_preflight_shows_policy_reasons_and_exact_headers(admin_client: 
     )
 
     assert verdict(html) == "Allowed. The browser accepts this preflight and goes on to send the PUT request."
-    assert f'<a href="/admin/cors_policies/corspolicy/{api.pk}/change/" id="cors-policy-link">api</a>' in html
+    assert f'<a href="/admin/cors_policies/corspolicy/{api_policy.pk}/change/" id="cors-policy-link">api</a>' in html
     assert items(html, "cors-explanation") == [
         escape("Policy 'api' applies: its glob '/t/**' matches /t/items/1 (priority 0).")
     ]
@@ -110,7 +110,7 @@ def test_allowed_preflight_shows_policy_reasons_and_exact_headers(admin_client: 
     )
 
 
-def test_refused_preflight_lists_each_reason(admin_client: Client, api: CorsPolicy) -> None:
+def test_refused_preflight_lists_each_reason(admin_client: Client, api_policy: CorsPolicy) -> None:
     _, html = ask(
         admin_client,
         origin="https://evil.example",
@@ -163,7 +163,7 @@ def test_refused_preflight_lists_each_reason(admin_client: Client, api: CorsPoli
     ],
 )
 def test_tester_agrees_with_the_middleware(
-    admin_client: Client, api: CorsPolicy, params: dict[str, str], expected: list[tuple[str, str]]
+    admin_client: Client, api_policy: CorsPolicy, params: dict[str, str], expected: list[tuple[str, str]]
 ) -> None:
     """What the tester shows is what the middleware sends for the same request."""
     _, html = ask(admin_client, **params)
@@ -181,7 +181,7 @@ def test_tester_agrees_with_the_middleware(
     assert sorted(sent) == sorted(shown)
 
 
-def test_actual_request_verdicts_and_notes(admin_client: Client, api: CorsPolicy) -> None:
+def test_actual_request_verdicts_and_notes(admin_client: Client, api_policy: CorsPolicy) -> None:
     _, html = ask(
         admin_client,
         origin="https://app.example.com",
@@ -224,7 +224,7 @@ def test_curl_command_for_actual_requests(method: str, expected: str) -> None:
     assert curl_command("https://api.example.com/x", data) == expected
 
 
-def test_no_policy_covers_the_path(admin_client: Client, api: CorsPolicy) -> None:
+def test_no_policy_covers_the_path(admin_client: Client, api_policy: CorsPolicy) -> None:
     _, html = ask(admin_client, origin="https://app.example.com", method="GET", path="/elsewhere")
     assert verdict(html) == (
         "Refused. No policy covers /elsewhere: the middleware leaves it untouched (no CORS headers), so the "
@@ -278,7 +278,7 @@ def test_form_errors(admin_client: Client) -> None:
 
 
 def test_tester_sees_a_save_on_the_next_request(
-    admin_client: Client, api: CorsPolicy, committed: Callable[[], Any], clock: Any
+    admin_client: Client, api_policy: CorsPolicy, committed: Callable[[], Any], clock: Any
 ) -> None:
     """The tester reads the same snapshot as the middleware: a saved change shows at once."""
     params = {"origin": "https://new.example.com", "method": "GET", "path": "/t/x"}
@@ -287,7 +287,7 @@ def test_tester_sees_a_save_on_the_next_request(
 
     with committed():
         response = admin_client.post(
-            f"/admin/cors_policies/corspolicy/{api.pk}/change/",
+            f"/admin/cors_policies/corspolicy/{api_policy.pk}/change/",
             form_data(name="api", path_pattern="/t/**", allowed_origins="https://new.example.com"),
         )
     assert response.status_code == 302
@@ -304,7 +304,7 @@ def test_tester_when_policies_cannot_be_loaded(admin_client: Client, monkeypatch
 
 
 def test_tester_reports_policies_skipped_while_loading(
-    admin_client: Client, make_policy: Callable[..., Any], api: CorsPolicy
+    admin_client: Client, make_policy: Callable[..., Any], api_policy: CorsPolicy
 ) -> None:
     broken = make_policy(name="broken", path_pattern="/b")
     CorsPolicy.objects.filter(pk=broken.pk).update(path_pattern="b")  # bypasses validation, as raw SQL would

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import IntegrityError, connection
 from django.test import Client
 from django.test.utils import override_settings
@@ -26,6 +25,7 @@ from cors_policies.cache import snapshot
 from cors_policies.models import CorsPolicy
 from cors_policies.validators import STAR_WITH_CREDENTIALS
 from tests.factories import CorsPolicyFactory
+from tests.helpers import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -47,38 +47,6 @@ def detail(policy: CorsPolicy | int) -> str:
     return f"{POLICIES}{policy if isinstance(policy, int) else policy.pk}/"
 
 
-def make_user(username: str, *actions: str, superuser: bool = False) -> Any:
-    # No password: hashing one costs a quarter of a second, and these clients authenticate without it.
-    if superuser:
-        return User.objects.create_superuser(username, f"{username}@example.com", None)
-    user = User.objects.create_user(username, f"{username}@example.com", None)
-    codenames = [f"{action}_corspolicy" for action in actions]
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="cors_policies", codename__in=codenames)
-    )
-    return user
-
-
-@pytest.fixture
-def admin_user() -> Any:
-    return make_user("root", superuser=True)
-
-
-@pytest.fixture
-def api(admin_user: Any) -> APIClient:
-    """A client authenticated as a superuser."""
-    client = APIClient()
-    client.force_authenticate(admin_user)
-    return client
-
-
-def client_for(user: Any) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
 def body(**fields: Any) -> dict[str, Any]:
     return {"name": "items", "path_pattern": "/api/items/**", "allowed_origins": ["https://app.example.com"], **fields}
 
@@ -88,8 +56,8 @@ def body(**fields: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_create_returns_201_with_normalized_values_etag_and_location(api: APIClient) -> None:
-    response = api.post(
+def test_create_returns_201_with_normalized_values_etag_and_location(api_client: APIClient) -> None:
+    response = api_client.post(
         POLICIES,
         body(
             path_pattern=" /api/** ",
@@ -115,8 +83,8 @@ def test_create_returns_201_with_normalized_values_etag_and_location(api: APICli
     assert stored.allowed_methods == ["PUT", "patch"]
 
 
-def test_create_uses_model_defaults(api: APIClient) -> None:
-    response = api.post(POLICIES, {"name": "min", "path_pattern": "/x"}, format="json")
+def test_create_uses_model_defaults(api_client: APIClient) -> None:
+    response = api_client.post(POLICIES, {"name": "min", "path_pattern": "/x"}, format="json")
     assert response.status_code == 201
     data = response.json()
     assert data["enabled"] is True
@@ -126,8 +94,8 @@ def test_create_uses_model_defaults(api: APIClient) -> None:
     assert data["allow_credentials"] is data["allow_private_network"] is False
 
 
-def test_read_only_fields_are_accepted_and_ignored(api: APIClient) -> None:
-    response = api.post(
+def test_read_only_fields_are_accepted_and_ignored(api_client: APIClient) -> None:
+    response = api_client.post(
         POLICIES, body(id=999, created_at="2000-01-01T00:00:00Z", updated_at="2000-01-01T00:00:00Z"), format="json"
     )
     assert response.status_code == 201
@@ -135,9 +103,9 @@ def test_read_only_fields_are_accepted_and_ignored(api: APIClient) -> None:
     assert not response.json()["created_at"].startswith("2000")
 
 
-def test_retrieve_returns_the_policy_with_its_etag(api: APIClient) -> None:
+def test_retrieve_returns_the_policy_with_its_etag(api_client: APIClient) -> None:
     policy = CorsPolicyFactory()
-    response = api.get(detail(policy))
+    response = api_client.get(detail(policy))
     assert response.status_code == 200
     assert response.json()["name"] == policy.name
     assert response["ETag"] == views.policy_etag(response.json())
@@ -145,15 +113,15 @@ def test_retrieve_returns_the_policy_with_its_etag(api: APIClient) -> None:
 
 
 @pytest.mark.parametrize("missing", ["999999", "99999999999999999999999", "abc", "1.5", "\u00b9", "-1"])
-def test_retrieve_missing_is_404(api: APIClient, missing: str) -> None:
-    response = api.get(f"{POLICIES}{missing}/")
+def test_retrieve_missing_is_404(api_client: APIClient, missing: str) -> None:
+    response = api_client.get(f"{POLICIES}{missing}/")
     assert response.status_code == 404
     assert response.json() == {"detail": f"There is no policy with id {missing[:30]}."}
 
 
-def test_put_replaces_the_policy(api: APIClient) -> None:
+def test_put_replaces_the_policy(api_client: APIClient) -> None:
     policy = CorsPolicyFactory(max_age=10, allowed_methods=["PUT"])
-    response = api.put(detail(policy), body(name=policy.name, path_pattern="/new/**"), format="json")
+    response = api_client.put(detail(policy), body(name=policy.name, path_pattern="/new/**"), format="json")
     assert response.status_code == 200, response.json()
     policy.refresh_from_db()
     assert policy.path_pattern == "/new/**"
@@ -162,43 +130,43 @@ def test_put_replaces_the_policy(api: APIClient) -> None:
     assert policy.max_age == 10
 
 
-def test_put_accepts_the_body_a_get_returned(api: APIClient) -> None:
+def test_put_accepts_the_body_a_get_returned(api_client: APIClient) -> None:
     policy = CorsPolicyFactory()
-    data = api.get(detail(policy)).json()
+    data = api_client.get(detail(policy)).json()
     data["priority"] = 7
-    response = api.put(detail(policy), data, format="json")
+    response = api_client.put(detail(policy), data, format="json")
     assert response.status_code == 200
     assert response.json()["priority"] == 7
 
 
-def test_patch_changes_only_the_given_fields(api: APIClient) -> None:
+def test_patch_changes_only_the_given_fields(api_client: APIClient) -> None:
     policy = CorsPolicyFactory(path_pattern="/keep/**")
-    response = api.patch(detail(policy), {"allowed_methods": ["delete"]}, format="json")
+    response = api_client.patch(detail(policy), {"allowed_methods": ["delete"]}, format="json")
     assert response.status_code == 200
     policy.refresh_from_db()
     assert policy.allowed_methods == ["DELETE"]
     assert policy.path_pattern == "/keep/**"
 
 
-def test_delete_returns_204(api: APIClient) -> None:
+def test_delete_returns_204(api_client: APIClient) -> None:
     policy = CorsPolicyFactory()
-    response = api.delete(detail(policy))
+    response = api_client.delete(detail(policy))
     assert response.status_code == 204
     assert not CorsPolicy.objects.filter(pk=policy.pk).exists()
-    assert api.delete(detail(policy)).status_code == 404
+    assert api_client.delete(detail(policy)).status_code == 404
 
 
-def test_updated_at_and_created_at_are_read_only(api: APIClient) -> None:
+def test_updated_at_and_created_at_are_read_only(api_client: APIClient) -> None:
     policy = CorsPolicyFactory()
-    before = api.get(detail(policy)).json()
-    response = api.patch(detail(policy), {"created_at": "2000-01-01T00:00:00Z", "id": 5}, format="json")
+    before = api_client.get(detail(policy)).json()
+    response = api_client.patch(detail(policy), {"created_at": "2000-01-01T00:00:00Z", "id": 5}, format="json")
     assert response.status_code == 200
     assert response.json()["created_at"] == before["created_at"]
     assert response.json()["id"] == policy.pk
 
 
-def test_api_root_lists_the_endpoints(api: APIClient) -> None:
-    response = api.get(ROOT)
+def test_api_root_lists_the_endpoints(api_client: APIClient) -> None:
+    response = api_client.get(ROOT)
     assert response.status_code == 200
     assert response.json() == {
         "policies": "http://testserver/api/cors/policies/",
@@ -210,17 +178,17 @@ def test_api_root_lists_the_endpoints(api: APIClient) -> None:
     }
 
 
-def test_browsable_api_renders_html(api: APIClient) -> None:
+def test_browsable_api_renders_html(api_client: APIClient) -> None:
     CorsPolicyFactory()
     for url in (ROOT, POLICIES, EVALUATE, EXPORT):
-        response = api.get(url, HTTP_ACCEPT="text/html")
+        response = api_client.get(url, HTTP_ACCEPT="text/html")
         assert response.status_code in (200, 405), url
         assert response["Content-Type"].startswith("text/html")
 
 
-def test_unsupported_method_is_405(api: APIClient) -> None:
-    assert api.put(EXPORT, {}, format="json").status_code == 405
-    assert api.get(EVALUATE).status_code == 405
+def test_unsupported_method_is_405(api_client: APIClient) -> None:
+    assert api_client.put(EXPORT, {}, format="json").status_code == 405
+    assert api_client.get(EVALUATE).status_code == 405
 
 
 # --------------------------------------------------------------------------------------------------
@@ -315,9 +283,9 @@ VALIDATION_CASES = [
 
 @pytest.mark.parametrize(("field", "value", "message"), VALIDATION_CASES)
 def test_create_refuses_invalid_values_with_the_models_message(
-    api: APIClient, field: str, value: Any, message: str
+    api_client: APIClient, field: str, value: Any, message: str
 ) -> None:
-    response = api.post(POLICIES, body(**{field: value}), format="json")
+    response = api_client.post(POLICIES, body(**{field: value}), format="json")
     assert response.status_code == 400
     assert response.json() == {field: [message]}
     assert not CorsPolicy.objects.exists()
@@ -325,16 +293,16 @@ def test_create_refuses_invalid_values_with_the_models_message(
 
 @pytest.mark.parametrize(("field", "value", "message"), VALIDATION_CASES[:8])
 def test_patch_refuses_invalid_values_with_the_same_message(
-    api: APIClient, field: str, value: Any, message: str
+    api_client: APIClient, field: str, value: Any, message: str
 ) -> None:
     policy = CorsPolicyFactory()
-    response = api.patch(detail(policy), {field: value}, format="json")
+    response = api_client.patch(detail(policy), {field: value}, format="json")
     assert response.status_code == 400
     assert response.json() == {field: [message]}
 
 
-def test_every_invalid_field_is_reported_at_once(api: APIClient) -> None:
-    response = api.post(
+def test_every_invalid_field_is_reported_at_once(api_client: APIClient) -> None:
+    response = api_client.post(
         POLICIES,
         {"name": "bad", "path_pattern": "api", "allowed_origins": ["x"], "allowed_methods": ["a b"], "max_age": -5},
         format="json",
@@ -343,56 +311,56 @@ def test_every_invalid_field_is_reported_at_once(api: APIClient) -> None:
     assert set(response.json()) == {"path_pattern", "allowed_origins", "allowed_methods", "max_age"}
 
 
-def test_missing_required_fields(api: APIClient) -> None:
-    response = api.post(POLICIES, {}, format="json")
+def test_missing_required_fields(api_client: APIClient) -> None:
+    response = api_client.post(POLICIES, {}, format="json")
     assert response.status_code == 400
     assert response.json() == {"name": ["This field is required."], "path_pattern": ["This field is required."]}
 
 
-def test_star_with_credentials_is_refused_with_the_explanation(api: APIClient) -> None:
-    response = api.post(POLICIES, body(allowed_origins=["*"], allow_credentials=True), format="json")
+def test_star_with_credentials_is_refused_with_the_explanation(api_client: APIClient) -> None:
+    response = api_client.post(POLICIES, body(allowed_origins=["*"], allow_credentials=True), format="json")
     assert response.status_code == 400
     assert response.json() == {"allowed_origins": [STAR_WITH_CREDENTIALS]}
     assert "List the origins that need credentials instead" in STAR_WITH_CREDENTIALS
 
 
-def test_patch_checks_cross_field_rules_against_the_stored_policy(api: APIClient) -> None:
+def test_patch_checks_cross_field_rules_against_the_stored_policy(api_client: APIClient) -> None:
     policy = CorsPolicyFactory(allowed_origins=["*"])
-    response = api.patch(detail(policy), {"allow_credentials": True}, format="json")
+    response = api_client.patch(detail(policy), {"allow_credentials": True}, format="json")
     assert response.status_code == 400
     assert response.json() == {"allowed_origins": [STAR_WITH_CREDENTIALS]}
     policy.refresh_from_db()
     assert policy.allow_credentials is False
 
 
-def test_unknown_fields_are_refused_by_name(api: APIClient) -> None:
-    response = api.post(POLICIES, body(colour="red", allowed_origin="https://a.test"), format="json")
+def test_unknown_fields_are_refused_by_name(api_client: APIClient) -> None:
+    response = api_client.post(POLICIES, body(colour="red", allowed_origin="https://a.test"), format="json")
     assert response.status_code == 400
     message = f"Unknown field; write only these fields: {WRITABLE}."
     assert response.json() == {"colour": [message], "allowed_origin": [message]}
 
 
-def test_unknown_fields_are_reported_with_the_other_errors(api: APIClient) -> None:
-    response = api.post(POLICIES, {"name": "x", "path_pattern": "x", "colour": "red"}, format="json")
+def test_unknown_fields_are_reported_with_the_other_errors(api_client: APIClient) -> None:
+    response = api_client.post(POLICIES, {"name": "x", "path_pattern": "x", "colour": "red"}, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"path_pattern", "colour"}
 
 
-def test_duplicate_name_is_refused(api: APIClient) -> None:
+def test_duplicate_name_is_refused(api_client: APIClient) -> None:
     CorsPolicyFactory(name="items")
-    response = api.post(POLICIES, body(), format="json")
+    response = api_client.post(POLICIES, body(), format="json")
     assert response.status_code == 400
     assert response.json() == {"name": ["CORS policy with this name already exists."]}
 
 
-def test_a_name_taken_concurrently_is_a_400_not_a_500(api: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_name_taken_concurrently_is_a_400_not_a_500(api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """The unique validator ran before another writer took the name: the database refuses, we say why."""
 
     def conflict(self: CorsPolicy, *args: Any, **kwargs: Any) -> None:
         raise IntegrityError("UNIQUE constraint failed: cors_policies_corspolicy.name")
 
     monkeypatch.setattr(CorsPolicy, "save", conflict)
-    response = api.post(POLICIES, body(), format="json")
+    response = api_client.post(POLICIES, body(), format="json")
     assert response.status_code == 400
     assert response.json() == {"name": ["CORS policy with this name already exists."]}
     assert not LogEntry.objects.exists()
@@ -427,16 +395,16 @@ def test_a_name_taken_concurrently_is_a_400_not_a_500(api: APIClient, monkeypatc
     ],
 )
 def test_malformed_bodies_are_4xx_never_500(
-    api: APIClient, payload: str, content_type: str, status: int, expected: str | None
+    api_client: APIClient, payload: str, content_type: str, status: int, expected: str | None
 ) -> None:
-    response = api.generic("POST", POLICIES, payload, content_type=content_type)
+    response = api_client.generic("POST", POLICIES, payload, content_type=content_type)
     assert response.status_code == status, response.content
     if expected is not None:
         assert response.json()["detail"].startswith(expected)
 
 
-def test_non_object_body_says_what_was_expected(api: APIClient) -> None:
-    response = api.post(POLICIES, [1, 2], format="json")
+def test_non_object_body_says_what_was_expected(api_client: APIClient) -> None:
+    response = api_client.post(POLICIES, [1, 2], format="json")
     assert response.json() == {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
 
 
@@ -455,11 +423,11 @@ def names(response: Any) -> list[str]:
     return [item["name"] for item in response.json()["results"]]
 
 
-def test_list_is_paginated_in_precedence_order(api: APIClient) -> None:
+def test_list_is_paginated_in_precedence_order(api_client: APIClient) -> None:
     CorsPolicyFactory(name="low", path_pattern="/b/**", priority=0)
     CorsPolicyFactory(name="high", path_pattern="/z/**", priority=5)
     CorsPolicyFactory(name="a", path_pattern="/a/**", priority=0)
-    response = api.get(POLICIES)
+    response = api_client.get(POLICIES)
     assert response.status_code == 200
     data = response.json()
     assert data["count"] == 3
@@ -467,47 +435,47 @@ def test_list_is_paginated_in_precedence_order(api: APIClient) -> None:
     assert names(response) == ["high", "a", "low"]
 
 
-def test_page_size_and_page(api: APIClient) -> None:
+def test_page_size_and_page(api_client: APIClient) -> None:
     for index in range(5):
         CorsPolicyFactory(name=f"p{index}", path_pattern=f"/p{index}")
-    response = api.get(POLICIES, {"page_size": 2, "page": 2, "ordering": "name"})
+    response = api_client.get(POLICIES, {"page_size": 2, "page": 2, "ordering": "name"})
     assert names(response) == ["p2", "p3"]
     assert response.json()["next"].endswith("page=3&page_size=2") or "page=3" in response.json()["next"]
-    assert api.get(POLICIES, {"page": 9}).status_code == 404
+    assert api_client.get(POLICIES, {"page": 9}).status_code == 404
 
 
-def test_page_size_is_capped_at_200(api: APIClient) -> None:
+def test_page_size_is_capped_at_200(api_client: APIClient) -> None:
     CorsPolicy.objects.bulk_create(CorsPolicy(name=f"p{i:04}", path_pattern=f"/p{i}") for i in range(201))
-    response = api.get(POLICIES, {"page_size": 5000})
+    response = api_client.get(POLICIES, {"page_size": 5000})
     assert len(response.json()["results"]) == 200
     assert response.json()["count"] == 201
-    assert len(api.get(POLICIES).json()["results"]) == 100  # the default
+    assert len(api_client.get(POLICIES).json()["results"]) == 100  # the default
 
 
 @pytest.mark.parametrize(("value", "expected"), [("true", ["on"]), ("1", ["on"]), ("false", ["off"]), ("0", ["off"])])
-def test_filter_enabled(api: APIClient, value: str, expected: list[str]) -> None:
+def test_filter_enabled(api_client: APIClient, value: str, expected: list[str]) -> None:
     CorsPolicyFactory(name="on", enabled=True)
     CorsPolicyFactory(name="off", enabled=False)
-    assert names(api.get(POLICIES, {"enabled": value})) == expected
+    assert names(api_client.get(POLICIES, {"enabled": value})) == expected
 
 
 @pytest.mark.parametrize("value", ["sometimes", ""])
-def test_filter_enabled_refuses_other_values(api: APIClient, value: str) -> None:
-    response = api.get(POLICIES, {"enabled": value})
+def test_filter_enabled_refuses_other_values(api_client: APIClient, value: str) -> None:
+    response = api_client.get(POLICIES, {"enabled": value})
     assert response.status_code == 400
     assert response.json() == {"enabled": [f"Write enabled=1 or enabled=0 (or true / false), not {value!r}."]}
 
 
 @pytest.mark.parametrize("name", ["page", "page_size"])
 @pytest.mark.parametrize("value", ["", "0", "-1", "two", "1.5", "\u00b9"])
-def test_pagination_parameters_must_be_whole_numbers(api: APIClient, name: str, value: str) -> None:
-    response = api.get(POLICIES, {name: value})
+def test_pagination_parameters_must_be_whole_numbers(api_client: APIClient, name: str, value: str) -> None:
+    response = api_client.get(POLICIES, {name: value})
     assert response.status_code == 400
     assert response.json() == {name: [f"Write {name}=N with N a whole number from 1, not {value!r}."]}
 
 
-def test_search_refuses_null_characters(api: APIClient) -> None:
-    response = api.get(POLICIES, {"search": "a\x00b"})
+def test_search_refuses_null_characters(api_client: APIClient) -> None:
+    response = api_client.get(POLICIES, {"search": "a\x00b"})
     assert response.status_code == 400
     assert response.json() == {"search": ["Null characters are not allowed."]}
 
@@ -523,21 +491,21 @@ def test_search_refuses_null_characters(api: APIClient) -> None:
         ("nothing-like-it", []),
     ],
 )
-def test_search_covers_name_path_and_origins(api: APIClient, term: str, expected: list[str]) -> None:
+def test_search_covers_name_path_and_origins(api_client: APIClient, term: str, expected: list[str]) -> None:
     CorsPolicyFactory(name="public-api", path_pattern="/api/public/**", allowed_origins=["*"])
     CorsPolicyFactory(name="partner", path_pattern="/api/partner/**", allowed_origins=["https://app.partner.example"])
     CorsPolicyFactory(name="health", path_pattern="/health", allowed_origins=["http://localhost:3000"])
-    assert names(api.get(POLICIES, {"search": term})) == expected
+    assert names(api_client.get(POLICIES, {"search": term})) == expected
 
 
-def test_ordering(api: APIClient) -> None:
+def test_ordering(api_client: APIClient) -> None:
     CorsPolicyFactory(name="b", priority=1)
     CorsPolicyFactory(name="a", priority=2)
     CorsPolicyFactory(name="c", priority=0)
-    assert names(api.get(POLICIES, {"ordering": "name"})) == ["a", "b", "c"]
-    assert names(api.get(POLICIES, {"ordering": "-name"})) == ["c", "b", "a"]
-    assert names(api.get(POLICIES, {"ordering": "priority"})) == ["c", "b", "a"]
-    assert names(api.get(POLICIES, {"ordering": "allowed_origins"})) == ["a", "b", "c"]  # not sortable: ignored
+    assert names(api_client.get(POLICIES, {"ordering": "name"})) == ["a", "b", "c"]
+    assert names(api_client.get(POLICIES, {"ordering": "-name"})) == ["c", "b", "a"]
+    assert names(api_client.get(POLICIES, {"ordering": "priority"})) == ["c", "b", "a"]
+    assert names(api_client.get(POLICIES, {"ordering": "allowed_origins"})) == ["a", "b", "c"]  # not sortable: ignored
 
 
 # --------------------------------------------------------------------------------------------------
@@ -680,35 +648,35 @@ def test_session_authentication_enforces_csrf(admin_user: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_etag_changes_on_every_update(api: APIClient) -> None:
+def test_etag_changes_on_every_update(api_client: APIClient) -> None:
     policy = CorsPolicyFactory()
-    first = api.get(detail(policy))["ETag"]
-    assert api.get(detail(policy))["ETag"] == first  # stable while nothing changes
-    second = api.patch(detail(policy), {"priority": 1}, format="json")["ETag"]
+    first = api_client.get(detail(policy))["ETag"]
+    assert api_client.get(detail(policy))["ETag"] == first  # stable while nothing changes
+    second = api_client.patch(detail(policy), {"priority": 1}, format="json")["ETag"]
     assert second != first
-    third = api.patch(detail(policy), {"priority": 1}, format="json")["ETag"]  # same values, new updated_at
+    third = api_client.patch(detail(policy), {"priority": 1}, format="json")["ETag"]  # same values, new updated_at
     assert third != second
-    assert api.get(detail(policy))["ETag"] == third
+    assert api_client.get(detail(policy))["ETag"] == third
 
 
 @pytest.mark.parametrize("method", ["put", "patch"])
-def test_if_match_current_etag_allows_the_write(api: APIClient, method: str) -> None:
+def test_if_match_current_etag_allows_the_write(api_client: APIClient, method: str) -> None:
     policy = CorsPolicyFactory()
-    etag = api.get(detail(policy))["ETag"]
-    response = getattr(api, method)(detail(policy), body(name=policy.name), format="json", HTTP_IF_MATCH=etag)
+    etag = api_client.get(detail(policy))["ETag"]
+    response = getattr(api_client, method)(detail(policy), body(name=policy.name), format="json", HTTP_IF_MATCH=etag)
     assert response.status_code == 200
     assert response["ETag"] != etag
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
-def test_stale_if_match_is_412_and_changes_nothing(api: APIClient, method: str) -> None:
+def test_stale_if_match_is_412_and_changes_nothing(api_client: APIClient, method: str) -> None:
     policy = CorsPolicyFactory(priority=0)
-    stale = api.get(detail(policy))["ETag"]
-    api.patch(detail(policy), {"priority": 1}, format="json")  # someone else's change
+    stale = api_client.get(detail(policy))["ETag"]
+    api_client.patch(detail(policy), {"priority": 1}, format="json")  # someone else's change
     kwargs: dict[str, Any] = {"HTTP_IF_MATCH": stale}
     if method != "delete":
         kwargs.update(data=body(name=policy.name, priority=5), format="json")
-    response = getattr(api, method)(detail(policy), **kwargs)
+    response = getattr(api_client, method)(detail(policy), **kwargs)
     assert response.status_code == 412
     assert response.json() == {
         "detail": f"The policy changed since you read it: its ETag is no longer {stale}. GET it again, reapply your "
@@ -721,25 +689,27 @@ def test_stale_if_match_is_412_and_changes_nothing(api: APIClient, method: str) 
 @pytest.mark.parametrize(
     ("header", "status"), [("*", 200), ('"nope", {current}', 200), ("W/{current}", 412), ("garbage", 412)]
 )
-def test_if_match_forms(api: APIClient, header: str, status: int) -> None:
+def test_if_match_forms(api_client: APIClient, header: str, status: int) -> None:
     policy = CorsPolicyFactory()
-    current = api.get(detail(policy))["ETag"]
-    response = api.patch(detail(policy), {"priority": 2}, format="json", HTTP_IF_MATCH=header.format(current=current))
+    current = api_client.get(detail(policy))["ETag"]
+    response = api_client.patch(
+        detail(policy), {"priority": 2}, format="json", HTTP_IF_MATCH=header.format(current=current)
+    )
     assert response.status_code == status
 
 
-def test_without_if_match_last_write_wins(api: APIClient) -> None:
+def test_without_if_match_last_write_wins(api_client: APIClient) -> None:
     policy = CorsPolicyFactory()
-    api.patch(detail(policy), {"priority": 1}, format="json")
-    assert api.patch(detail(policy), {"priority": 2}, format="json").status_code == 200
+    api_client.patch(detail(policy), {"priority": 1}, format="json")
+    assert api_client.patch(detail(policy), {"priority": 2}, format="json").status_code == 200
     policy.refresh_from_db()
     assert policy.priority == 2
 
 
-def test_if_match_on_delete_with_current_etag(api: APIClient) -> None:
+def test_if_match_on_delete_with_current_etag(api_client: APIClient) -> None:
     policy = CorsPolicyFactory()
-    etag = api.get(detail(policy))["ETag"]
-    assert api.delete(detail(policy), HTTP_IF_MATCH=etag).status_code == 204
+    etag = api_client.get(detail(policy))["ETag"]
+    assert api_client.delete(detail(policy), HTTP_IF_MATCH=etag).status_code == 204
 
 
 @pytest.mark.django_db(transaction=True)
@@ -792,11 +762,11 @@ def entries() -> list[LogEntry]:
     return list(LogEntry.objects.order_by("pk"))
 
 
-def test_create_update_delete_are_logged_like_the_admin(api: APIClient, admin_user: Any) -> None:
-    policy_id = api.post(POLICIES, body(), format="json").json()["id"]
-    api.patch(detail(policy_id), {"allowed_origins": ["https://b.example.com"], "max_age": 60}, format="json")
-    api.put(detail(policy_id), body(allowed_origins=["https://b.example.com"], max_age=60), format="json")
-    api.delete(detail(policy_id))
+def test_create_update_delete_are_logged_like_the_admin(api_client: APIClient, admin_user: Any) -> None:
+    policy_id = api_client.post(POLICIES, body(), format="json").json()["id"]
+    api_client.patch(detail(policy_id), {"allowed_origins": ["https://b.example.com"], "max_age": 60}, format="json")
+    api_client.put(detail(policy_id), body(allowed_origins=["https://b.example.com"], max_age=60), format="json")
+    api_client.delete(detail(policy_id))
 
     added, changed, unchanged, deleted = entries()
     for entry in (added, changed, unchanged, deleted):
@@ -815,12 +785,12 @@ def test_create_update_delete_are_logged_like_the_admin(api: APIClient, admin_us
     assert deleted.change_message == ""
 
 
-def test_refused_writes_are_not_logged(api: APIClient) -> None:
+def test_refused_writes_are_not_logged(api_client: APIClient) -> None:
     policy = CorsPolicyFactory()
-    api.patch(detail(policy), {"max_age": -1}, format="json")
-    api.post(POLICIES, body(path_pattern="x"), format="json")
+    api_client.patch(detail(policy), {"max_age": -1}, format="json")
+    api_client.post(POLICIES, body(path_pattern="x"), format="json")
     stale = '"stale"'
-    api.delete(detail(policy), HTTP_IF_MATCH=stale)
+    api_client.delete(detail(policy), HTTP_IF_MATCH=stale)
     assert entries() == []
 
 
@@ -829,10 +799,10 @@ def test_refused_writes_are_not_logged(api: APIClient) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_export_lists_every_policy_by_name_without_ids(api: APIClient) -> None:
+def test_export_lists_every_policy_by_name_without_ids(api_client: APIClient) -> None:
     CorsPolicyFactory(name="b", enabled=False, max_age=5)
     CorsPolicyFactory(name="a")
-    response = api.get(EXPORT)
+    response = api_client.get(EXPORT)
     assert response.status_code == 200
     policies = response.json()["policies"]
     assert [p["name"] for p in policies] == ["a", "b"]
@@ -841,26 +811,26 @@ def test_export_lists_every_policy_by_name_without_ids(api: APIClient) -> None:
     assert policies[1]["max_age"] == 5
 
 
-def test_export_then_import_round_trip(api: APIClient) -> None:
+def test_export_then_import_round_trip(api_client: APIClient) -> None:
     CorsPolicyFactory(name="a", allowed_origins=["https://*.example.com"], max_age=600, description="first")
     CorsPolicyFactory(name="b", path_pattern="^/legacy/", allowed_origin_regexes=[r"^https://x\d+\.example\.com$"])
-    exported = api.get(EXPORT).json()
+    exported = api_client.get(EXPORT).json()
     CorsPolicy.objects.all().delete()
 
-    response = api.post(IMPORT, exported, format="json")
+    response = api_client.post(IMPORT, exported, format="json")
     assert response.status_code == 200
     assert response.json() == {"created": ["a", "b"], "updated": {}, "deleted": [], "unchanged": [], "dry_run": False}
-    assert api.get(EXPORT).json() == exported
+    assert api_client.get(EXPORT).json() == exported
 
-    again = api.post(IMPORT, exported, format="json").json()
+    again = api_client.post(IMPORT, exported, format="json").json()
     assert again == {"created": [], "updated": {}, "deleted": [], "unchanged": ["a", "b"], "dry_run": False}
 
 
-def test_import_creates_updates_and_reports_changed_fields(api: APIClient, admin_user: Any) -> None:
+def test_import_creates_updates_and_reports_changed_fields(api_client: APIClient, admin_user: Any) -> None:
     CorsPolicyFactory(name="same", path_pattern="/same", allowed_origins=["https://a.example.com"])
     old = CorsPolicyFactory(name="changed", path_pattern="/old", max_age=5)
     CorsPolicyFactory(name="untouched", path_pattern="/u")
-    same = api.get(EXPORT).json()["policies"][1]
+    same = api_client.get(EXPORT).json()["policies"][1]
     assert same["name"] == "same"
     document = {
         "policies": [
@@ -869,7 +839,7 @@ def test_import_creates_updates_and_reports_changed_fields(api: APIClient, admin
             {"name": "fresh", "path_pattern": "/fresh", "allowed_origins": ["HTTPS://Fresh.example.com:443"]},
         ]
     }
-    response = api.post(IMPORT, document, format="json")
+    response = api_client.post(IMPORT, document, format="json")
     assert response.status_code == 200
     # A field left out takes its default: the document is the whole truth about each policy it names.
     assert response.json() == {
@@ -898,10 +868,12 @@ def test_import_creates_updates_and_reports_changed_fields(api: APIClient, admin
     assert {entry.user_id for entry in entries()} == {admin_user.pk}
 
 
-def test_import_prune_deletes_the_others(api: APIClient) -> None:
+def test_import_prune_deletes_the_others(api_client: APIClient) -> None:
     CorsPolicyFactory(name="keep", path_pattern="/keep")
     gone = CorsPolicyFactory(name="gone")
-    response = api.post(f"{IMPORT}?prune=1", {"policies": [{"name": "keep", "path_pattern": "/keep"}]}, format="json")
+    response = api_client.post(
+        f"{IMPORT}?prune=1", {"policies": [{"name": "keep", "path_pattern": "/keep"}]}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["deleted"] == ["gone"]
     assert list(CorsPolicy.objects.values_list("name", flat=True)) == ["keep"]
@@ -910,24 +882,24 @@ def test_import_prune_deletes_the_others(api: APIClient) -> None:
     assert deletion.object_repr == str(gone)
 
 
-def test_import_dry_run_writes_nothing(api: APIClient) -> None:
+def test_import_dry_run_writes_nothing(api_client: APIClient) -> None:
     CorsPolicyFactory(name="gone")
     CorsPolicyFactory(name="changed", path_pattern="/old")
     document = {"policies": [{"name": "changed", "path_pattern": "/new"}, {"name": "fresh", "path_pattern": "/f"}]}
-    before = api.get(EXPORT).json()
-    response = api.post(f"{IMPORT}?prune=true&dry_run=true", document, format="json")
+    before = api_client.get(EXPORT).json()
+    response = api_client.post(f"{IMPORT}?prune=true&dry_run=true", document, format="json")
     assert response.status_code == 200
     assert response.json()["created"] == ["fresh"]
     assert response.json()["deleted"] == ["gone"]
     assert "changed" in response.json()["updated"]
     assert response.json()["dry_run"] is True
-    assert api.get(EXPORT).json() == before
+    assert api_client.get(EXPORT).json() == before
     assert entries() == []
 
 
-def test_import_validation_errors_by_index_and_field_leave_the_database_unchanged(api: APIClient) -> None:
+def test_import_validation_errors_by_index_and_field_leave_the_database_unchanged(api_client: APIClient) -> None:
     CorsPolicyFactory(name="existing", path_pattern="/e")
-    before = api.get(EXPORT).json()
+    before = api_client.get(EXPORT).json()
     document = {
         "policies": [
             {"name": "ok", "path_pattern": "/ok"},
@@ -937,7 +909,7 @@ def test_import_validation_errors_by_index_and_field_leave_the_database_unchange
             {"name": "ok", "path_pattern": "/again"},
         ]
     }
-    response = api.post(f"{IMPORT}?prune=1", document, format="json")
+    response = api_client.post(f"{IMPORT}?prune=1", document, format="json")
     assert response.status_code == 400
     assert response.json() == {
         "policies": {
@@ -959,15 +931,15 @@ def test_import_validation_errors_by_index_and_field_leave_the_database_unchange
             },
         }
     }
-    assert api.get(EXPORT).json() == before
+    assert api_client.get(EXPORT).json() == before
     assert entries() == []
 
 
-def test_import_cross_field_error_is_reported_per_policy(api: APIClient) -> None:
+def test_import_cross_field_error_is_reported_per_policy(api_client: APIClient) -> None:
     document = {
         "policies": [{"name": "bad", "path_pattern": "/b", "allowed_origins": ["*"], "allow_credentials": True}]
     }
-    response = api.post(IMPORT, document, format="json")
+    response = api_client.post(IMPORT, document, format="json")
     assert response.json() == {"policies": {"0": {"allowed_origins": [STAR_WITH_CREDENTIALS]}}}
 
 
@@ -1000,21 +972,21 @@ def test_import_cross_field_error_is_reported_per_policy(api: APIClient) -> None
         ),
     ],
 )
-def test_import_document_shape_errors(api: APIClient, document: Any, errors: dict[str, Any]) -> None:
-    response = api.post(IMPORT, document, format="json")
+def test_import_document_shape_errors(api_client: APIClient, document: Any, errors: dict[str, Any]) -> None:
+    response = api_client.post(IMPORT, document, format="json")
     assert response.status_code == 400
     assert response.json() == errors
 
 
-def test_import_flags_must_be_booleans(api: APIClient) -> None:
-    response = api.post(f"{IMPORT}?dry_run=perhaps", {"policies": []}, format="json")
+def test_import_flags_must_be_booleans(api_client: APIClient) -> None:
+    response = api_client.post(f"{IMPORT}?dry_run=perhaps", {"policies": []}, format="json")
     assert response.status_code == 400
     assert response.json() == {"dry_run": ["Write dry_run=1 or dry_run=0 (or true / false), not 'perhaps'."]}
 
 
-def test_import_of_an_empty_list_with_prune_deletes_everything(api: APIClient) -> None:
+def test_import_of_an_empty_list_with_prune_deletes_everything(api_client: APIClient) -> None:
     CorsPolicyFactory(name="a")
-    response = api.post(f"{IMPORT}?prune=yes", {"policies": []}, format="json")
+    response = api_client.post(f"{IMPORT}?prune=yes", {"policies": []}, format="json")
     assert response.json()["deleted"] == ["a"]
     assert not CorsPolicy.objects.exists()
 
@@ -1037,14 +1009,14 @@ def public_api(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
     )
 
 
-def evaluate(api: APIClient, **fields: Any) -> Any:
-    response = api.post(EVALUATE, {"method": "GET", "path": "/api/public/items", **fields}, format="json")
+def evaluate(api_client: APIClient, **fields: Any) -> Any:
+    response = api_client.post(EVALUATE, {"method": "GET", "path": "/api/public/items", **fields}, format="json")
     assert response.status_code == 200, response.content
     return response.json()
 
 
-def test_evaluate_allowed_request(api: APIClient, public_api: CorsPolicy) -> None:
-    result = evaluate(api, origin="https://app.example.com")
+def test_evaluate_allowed_request(api_client: APIClient, public_api: CorsPolicy) -> None:
+    result = evaluate(api_client, origin="https://app.example.com")
     assert result["allowed"] is True
     assert result["policy"] == {"id": public_api.pk, "name": "public-api"}
     assert result["response_headers"] == {
@@ -1058,9 +1030,9 @@ def test_evaluate_allowed_request(api: APIClient, public_api: CorsPolicy) -> Non
     ]
 
 
-def test_evaluate_allowed_preflight(api: APIClient, public_api: CorsPolicy) -> None:
+def test_evaluate_allowed_preflight(api_client: APIClient, public_api: CorsPolicy) -> None:
     result = evaluate(
-        api, origin="https://app.example.com", method="POST", request_headers=["content-type"], preflight=True
+        api_client, origin="https://app.example.com", method="POST", request_headers=["content-type"], preflight=True
     )
     assert result["allowed"] is True
     assert result["response_headers"] == {
@@ -1071,8 +1043,8 @@ def test_evaluate_allowed_preflight(api: APIClient, public_api: CorsPolicy) -> N
     }
 
 
-def test_evaluate_refused_origin(api: APIClient, public_api: CorsPolicy) -> None:
-    result = evaluate(api, origin="https://x.test")
+def test_evaluate_refused_origin(api_client: APIClient, public_api: CorsPolicy) -> None:
+    result = evaluate(api_client, origin="https://x.test")
     assert result["allowed"] is False
     assert result["response_headers"] == {}
     assert result["reasons"] == [
@@ -1080,29 +1052,31 @@ def test_evaluate_refused_origin(api: APIClient, public_api: CorsPolicy) -> None
     ]
 
 
-def test_evaluate_refused_method(api: APIClient, public_api: CorsPolicy) -> None:
-    result = evaluate(api, origin="https://app.example.com", method="DELETE", preflight=True)
+def test_evaluate_refused_method(api_client: APIClient, public_api: CorsPolicy) -> None:
+    result = evaluate(api_client, origin="https://app.example.com", method="DELETE", preflight=True)
     assert result["allowed"] is False
     assert result["reasons"] == ["method DELETE is not in the allowed methods GET, POST"]
 
 
-def test_evaluate_refused_header(api: APIClient, public_api: CorsPolicy) -> None:
-    result = evaluate(api, origin="https://app.example.com", method="PUT", request_headers=["X-Token"], preflight=True)
+def test_evaluate_refused_header(api_client: APIClient, public_api: CorsPolicy) -> None:
+    result = evaluate(
+        api_client, origin="https://app.example.com", method="PUT", request_headers=["X-Token"], preflight=True
+    )
     assert result["reasons"] == [
         "method PUT is not in the allowed methods GET, POST",
         "request header x-token is not in the allowed headers Content-Type",
     ]
 
 
-def test_evaluate_refused_private_network(api: APIClient, public_api: CorsPolicy) -> None:
-    result = evaluate(api, origin="https://app.example.com", preflight=True, private_network=True)
+def test_evaluate_refused_private_network(api_client: APIClient, public_api: CorsPolicy) -> None:
+    result = evaluate(api_client, origin="https://app.example.com", preflight=True, private_network=True)
     assert result["reasons"] == [
         "policy 'public-api' does not allow private network access (Access-Control-Request-Private-Network)"
     ]
 
 
-def test_evaluate_no_policy(api: APIClient, public_api: CorsPolicy) -> None:
-    result = evaluate(api, origin="https://app.example.com", path="/elsewhere")
+def test_evaluate_no_policy(api_client: APIClient, public_api: CorsPolicy) -> None:
+    result = evaluate(api_client, origin="https://app.example.com", path="/elsewhere")
     assert result == {
         "allowed": False,
         "policy": None,
@@ -1113,16 +1087,16 @@ def test_evaluate_no_policy(api: APIClient, public_api: CorsPolicy) -> None:
     }
 
 
-def test_evaluate_without_origin(api: APIClient, public_api: CorsPolicy) -> None:
-    result = evaluate(api)
+def test_evaluate_without_origin(api_client: APIClient, public_api: CorsPolicy) -> None:
+    result = evaluate(api_client)
     assert result["reasons"] == ["the request has no Origin header, so it is not a cross-origin browser request"]
 
 
-def test_evaluate_sees_api_changes_at_once(api: APIClient, public_api: CorsPolicy, committed: Any) -> None:
-    assert evaluate(api, origin="https://x.test")["allowed"] is False
+def test_evaluate_sees_api_changes_at_once(api_client: APIClient, public_api: CorsPolicy, committed: Any) -> None:
+    assert evaluate(api_client, origin="https://x.test")["allowed"] is False
     with committed():
-        api.patch(detail(public_api), {"allowed_origins": ["https://x.test"]}, format="json")
-    assert evaluate(api, origin="https://x.test")["allowed"] is True
+        api_client.patch(detail(public_api), {"allowed_origins": ["https://x.test"]}, format="json")
+    assert evaluate(api_client, origin="https://x.test")["allowed"] is True
 
 
 @pytest.mark.parametrize(
@@ -1156,8 +1130,10 @@ def test_evaluate_sees_api_changes_at_once(api: APIClient, public_api: CorsPolic
         ),
     ],
 )
-def test_evaluate_validates_its_body(api: APIClient, payload: dict[str, Any], errors: dict[str, Any] | None) -> None:
-    response = api.post(EVALUATE, payload, format="json")
+def test_evaluate_validates_its_body(
+    api_client: APIClient, payload: dict[str, Any], errors: dict[str, Any] | None
+) -> None:
+    response = api_client.post(EVALUATE, payload, format="json")
     if errors is None:
         assert response.status_code == 200
         return
@@ -1165,9 +1141,9 @@ def test_evaluate_validates_its_body(api: APIClient, payload: dict[str, Any], er
     assert response.json() == errors
 
 
-def test_evaluate_without_a_snapshot_is_503(api: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evaluate_without_a_snapshot_is_503(api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(snapshot, "get", lambda: None)
-    response = api.post(EVALUATE, {"method": "GET", "path": "/"}, format="json")
+    response = api_client.post(EVALUATE, {"method": "GET", "path": "/"}, format="json")
     assert response.status_code == 503
     assert response.json() == {"detail": views.SNAPSHOT_UNAVAILABLE}
     assert "could not be loaded from the database" in views.SNAPSHOT_UNAVAILABLE
@@ -1182,25 +1158,25 @@ def test_evaluate_without_a_snapshot_is_503(api: APIClient, monkeypatch: pytest.
 def test_api_change_is_served_by_the_middleware_on_the_next_request() -> None:
     admin = make_user("root", superuser=True)
     CorsPolicyFactory(name="health", path_pattern="/health", allowed_origins=["https://a.example.com"])
-    api = client_for(admin)
+    api_client = client_for(admin)
     browser = Client()
     origin = "https://b.example.com"
 
     assert "Access-Control-Allow-Origin" not in browser.get("/health", HTTP_ORIGIN=origin)
-    policy_id = api.get(POLICIES, {"search": "health"}).json()["results"][0]["id"]
-    assert api.patch(detail(policy_id), {"allowed_origins": [origin]}, format="json").status_code == 200
+    policy_id = api_client.get(POLICIES, {"search": "health"}).json()["results"][0]["id"]
+    assert api_client.patch(detail(policy_id), {"allowed_origins": [origin]}, format="json").status_code == 200
     assert browser.get("/health", HTTP_ORIGIN=origin)["Access-Control-Allow-Origin"] == origin
 
-    assert api.delete(detail(policy_id)).status_code == 204
+    assert api_client.delete(detail(policy_id)).status_code == 204
     assert "Access-Control-Allow-Origin" not in browser.get("/health", HTTP_ORIGIN=origin)
 
-    created = api.post(
+    created = api_client.post(
         POLICIES, {"name": "items", "path_pattern": "/api/public/**", "allowed_origins": ["*"]}, format="json"
     )
     assert created.status_code == 201
     assert browser.get("/api/public/items/", HTTP_ORIGIN=origin)["Access-Control-Allow-Origin"] == "*"
 
-    imported = api.post(
+    imported = api_client.post(
         f"{IMPORT}?prune=1",
         {"policies": [{"name": "items", "path_pattern": "/api/public/**", "allowed_origins": [origin]}]},
         format="json",
@@ -1214,8 +1190,8 @@ def test_api_change_is_served_by_the_middleware_on_the_next_request() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_schema_is_openapi_3_and_covers_this_api_only(api: APIClient) -> None:
-    response = api.get("/api/cors/schema/", {"format": "json"})
+def test_schema_is_openapi_3_and_covers_this_api_only(api_client: APIClient) -> None:
+    response = api_client.get("/api/cors/schema/", {"format": "json"})
     assert response.status_code == 200
     schema = response.json()
     assert schema["openapi"].startswith("3.")
@@ -1250,21 +1226,21 @@ def test_schema_is_openapi_3_and_covers_this_api_only(api: APIClient) -> None:
     assert "ETag" in schema["paths"]["/api/cors/policies/{id}/"]["get"]["responses"]["200"]["headers"]
 
 
-def test_schema_ui_page(api: APIClient) -> None:
-    response = api.get("/api/cors/schema/docs/")
+def test_schema_ui_page(api_client: APIClient) -> None:
+    response = api_client.get("/api/cors/schema/docs/")
     assert response.status_code == 200
     assert b"/api/cors/schema/" in response.content
 
 
 @pytest.mark.parametrize("url", ["/api/cors/nope/", "/api/cors/policies/1/extra/", "/api/cors/policies/a%2Fb/"])
-def test_other_urls_under_the_api_are_json_404s(api: APIClient, url: str) -> None:
-    response = api.get(url)
+def test_other_urls_under_the_api_are_json_404s(api_client: APIClient, url: str) -> None:
+    response = api_client.get(url)
     assert response.status_code == 404
     assert response.json() == {"detail": "There is no such endpoint here; GET the API root for the list."}
 
 
-def test_urls_without_a_slash_still_redirect(api: APIClient) -> None:
-    response = api.get("/api/cors/policies")
+def test_urls_without_a_slash_still_redirect(api_client: APIClient) -> None:
+    response = api_client.get("/api/cors/policies")
     assert response.status_code == 301
     assert response["Location"] == "/api/cors/policies/"
 

@@ -27,8 +27,8 @@ from rest_framework.views import APIView
 
 from cors_policies.api import permissions
 from tests.factories import CorsPolicyFactory
+from tests.helpers import make_user
 from tests.hostile_settings import HOSTILE_REST_FRAMEWORK, HOSTILE_SPECTACULAR
-from tests.test_api import make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = "/api/cors/policies/"

@@ -30,9 +30,11 @@ from testproject.demo.management.commands.runserver import Command as RunserverC
 from testproject.middleware import OriginLog, OriginLogMiddleware, origin_log
 from testproject.playground import PRESETS, presets_for
 from testproject.settings import parse_database_url
+from tests.helpers import access_control, preflight
 
-# Every test may go through the CORS middleware, which reads the policies from the database.
-pytestmark = pytest.mark.django_db
+# Every test may go through the CORS middleware, which reads the policies from the database; all of them are
+# about the demo project, so they run with its apps, middleware and URLs.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo")]
 
 
 def test_demo_setup_is_idempotent(capsys: pytest.CaptureFixture[str]) -> None:
@@ -346,12 +348,11 @@ def test_parse_database_url_rejects_unknown_scheme() -> None:
 # -- the playground's demo policies --------------------------------------------------------------------
 
 
-def preflight(client: Client, path: str, origin: str, method: str, headers: str = "") -> dict[str, str]:
+def preflight_headers(client: Client, path: str, origin: str, method: str, headers: str = "") -> dict[str, str]:
     """The CORS headers of a preflight's answer."""
-    extra = {"HTTP_ACCESS_CONTROL_REQUEST_HEADERS": headers} if headers else {}
-    response = client.options(path, HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD=method, **extra)
+    response = preflight(client, path, origin, method, request_headers=headers)
     assert response.status_code == 200
-    return {name: value for name, value in response.items() if name.startswith("Access-Control-")}
+    return access_control(response)
 
 
 def test_demo_setup_playground_policies(client: Client, committed: Callable[[], Any]) -> None:
@@ -369,17 +370,17 @@ def test_demo_setup_playground_policies(client: Client, committed: Callable[[], 
 
     # The demo's two names on any port; nothing else.
     for origin in ("http://localhost:8000", "http://127.0.0.1:8765"):
-        assert preflight(client, "/api/echo/x", origin, "PUT", "x-anything") == {
+        assert preflight_headers(client, "/api/echo/x", origin, "PUT", "x-anything") == {
             "Access-Control-Allow-Origin": origin,
             "Access-Control-Allow-Methods": "*",
             "Access-Control-Allow-Headers": "x-anything",
             "Access-Control-Max-Age": "60",
         }
     for origin in ("https://localhost:8000", "http://localhost.evil.test:8000", "http://127.0.0.1"):
-        assert preflight(client, "/api/echo/x", origin, "PUT") == {}
+        assert preflight_headers(client, "/api/echo/x", origin, "PUT") == {}
     # "*" never covers Authorization; echo-auth lists it.
-    assert preflight(client, "/api/echo/x", "http://localhost:8000", "GET", "authorization") == {}
-    assert preflight(client, "/api/echo/auth/x", "http://localhost:8000", "GET", "authorization") == {
+    assert preflight_headers(client, "/api/echo/x", "http://localhost:8000", "GET", "authorization") == {}
+    assert preflight_headers(client, "/api/echo/auth/x", "http://localhost:8000", "GET", "authorization") == {
         "Access-Control-Allow-Origin": "http://localhost:8000",
         "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
         "Access-Control-Allow-Headers": "Authorization, Content-Type",

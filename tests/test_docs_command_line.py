@@ -41,6 +41,7 @@ def with_real_ids(expected: str) -> str:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")  # the examples run on the demo's policies
 def test_command_line_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, committed: Any) -> None:
     call_command("demo_setup", stdout=io.StringIO())
     monkeypatch.chdir(tmp_path)
@@ -95,9 +96,10 @@ TUTORIAL = page("tutorial.md")
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")  # the tutorial is the demo's
 def test_the_tutorials_policy_is_made_in_the_admin_form_and_ranks_first(admin_client: Client, committed: Any) -> None:
     """The form filled as the table says; the list then shows it at precedence rank 1."""
-    from tests.test_admin import ADD_URL, LIST_URL, cells, form_data, row_names
+    from tests.helpers import ADD_URL, POLICIES_URL, cells, form_data, row_names
 
     call_command("demo_setup", stdout=io.StringIO())
     table = section(TUTORIAL, "## 2. Your first policy")
@@ -123,12 +125,13 @@ def test_the_tutorials_policy_is_made_in_the_admin_form_and_ranks_first(admin_cl
     with committed():
         response = admin_client.post(ADD_URL, data)
     assert response.status_code == 302, response.content.decode()[:2000]
-    html = admin_client.get(LIST_URL).content.decode()
+    html = admin_client.get(POLICIES_URL).content.decode()
     assert "The list now shows `my-health` with precedence rank `1`" in " ".join(table.split())
     assert dict(zip(row_names(html), cells(html, "precedence_rank"), strict=True))["my-health"] == "1"
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")  # the tutorial is the demo's
 def test_the_tutorials_call_refusal_and_fix(committed: Any) -> None:
     with committed():
         call_command("demo_setup", stdout=io.StringIO())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.urls import reverse
 
 from testproject.demo.management.commands.demo_setup import DEMO_POLICIES, address_lines, own_origins
@@ -29,6 +30,7 @@ def test_every_demo_policy_is_listed_with_its_own_origins() -> None:
     assert "`python manage.py demo_setup 127.0.0.1:8001`" in text
 
 
+@pytest.mark.urls("testproject.urls")  # the demo's
 def test_the_endpoint_table_names_routes_that_exist() -> None:
     from django.urls import resolve
 
@@ -40,6 +42,7 @@ def test_the_endpoint_table_names_routes_that_exist() -> None:
         assert resolve(concrete) is not None, path
 
 
+@pytest.mark.urls("testproject.urls")  # the demo's
 def test_the_playground_section_names_what_exists() -> None:
     text = section(DEMO, "## The playground")
     for image in re.findall(r"\(screenshots/([\w-]+\.png)\)", text):

@@ -12,6 +12,7 @@ from django.test import AsyncClient, Client
 
 from cors_policies.models import CorsPolicy
 from tests import urls
+from tests.helpers import preflight
 
 pytestmark = [pytest.mark.urls("tests.urls"), pytest.mark.django_db]
 
@@ -35,12 +36,8 @@ def cors(response: Any) -> dict[str, str]:
     return found
 
 
-def preflight(client: Client, path: str, origin: str = APP, method: str = "PUT", **headers: str) -> Any:
-    return client.options(path, HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD=method, **headers)
-
-
 @pytest.fixture
-def api(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
+def api_policy(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
     return make_policy(
         name="api",
         path_pattern="/t/**",
@@ -54,7 +51,7 @@ def api(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
 
 
 class TestActualRequests:
-    def test_allowed_origin_gets_exact_headers(self, client: Client, api: CorsPolicy) -> None:
+    def test_allowed_origin_gets_exact_headers(self, client: Client, api_policy: CorsPolicy) -> None:
         response = client.get("/t/echo", HTTP_ORIGIN=APP)
         assert response.status_code == 200
         assert cors(response) == {
@@ -65,7 +62,7 @@ class TestActualRequests:
         }
         assert urls.calls == ["GET /t/echo"]
 
-    def test_subdomain_wildcard_echoes_the_request_origin(self, client: Client, api: CorsPolicy) -> None:
+    def test_subdomain_wildcard_echoes_the_request_origin(self, client: Client, api_policy: CorsPolicy) -> None:
         response = client.get("/t/echo", HTTP_ORIGIN="https://a.b.example.org")
         assert response["Access-Control-Allow-Origin"] == "https://a.b.example.org"
 
@@ -86,12 +83,14 @@ class TestActualRequests:
             "",
         ],
     )
-    def test_refused_origin_gets_no_cors_headers_but_vary(self, client: Client, api: CorsPolicy, origin: str) -> None:
+    def test_refused_origin_gets_no_cors_headers_but_vary(
+        self, client: Client, api_policy: CorsPolicy, origin: str
+    ) -> None:
         response = client.get("/t/echo", HTTP_ORIGIN=origin)
         assert response.status_code == 200
         assert cors(response) == {"Vary": "Origin"}
 
-    def test_request_without_origin_gets_vary_only(self, client: Client, api: CorsPolicy) -> None:
+    def test_request_without_origin_gets_vary_only(self, client: Client, api_policy: CorsPolicy) -> None:
         response = client.get("/t/echo")
         assert cors(response) == {"Vary": "Origin"}
 
@@ -99,48 +98,52 @@ class TestActualRequests:
         "origin",
         ["https://app.example.com\r\nSet-Cookie: a=b", "https://app.example.com\n", "https://a\x00.example.com"],
     )
-    def test_control_characters_in_origin_are_never_echoed(self, client: Client, api: CorsPolicy, origin: str) -> None:
+    def test_control_characters_in_origin_are_never_echoed(
+        self, client: Client, api_policy: CorsPolicy, origin: str
+    ) -> None:
         response = client.get("/t/echo", HTTP_ORIGIN=origin)
         assert response.status_code == 200
         assert cors(response) == {"Vary": "Origin"}
 
-    def test_huge_origin_is_refused_without_error(self, client: Client, api: CorsPolicy) -> None:
+    def test_huge_origin_is_refused_without_error(self, client: Client, api_policy: CorsPolicy) -> None:
         origin = "https://" + "a" * 10_000 + ".example.org"
         response = client.get("/t/echo", HTTP_ORIGIN=origin)
         assert response.status_code == 200
         assert cors(response) == {"Vary": "Origin"}
 
-    def test_vary_is_merged_with_the_views_own(self, client: Client, api: CorsPolicy) -> None:
+    def test_vary_is_merged_with_the_views_own(self, client: Client, api_policy: CorsPolicy) -> None:
         response = client.get("/t/vary", HTTP_ORIGIN=APP)
         assert response["Vary"] == "Cookie, Origin"
 
-    def test_not_found_from_allowed_origin_is_decorated(self, client: Client, api: CorsPolicy) -> None:
+    def test_not_found_from_allowed_origin_is_decorated(self, client: Client, api_policy: CorsPolicy) -> None:
         response = client.get("/t/nowhere", HTTP_ORIGIN=APP)
         assert response.status_code == 404
         assert response["Access-Control-Allow-Origin"] == APP
         assert response["Vary"] == "Origin"
 
-    def test_server_error_from_allowed_origin_is_decorated(self, api: CorsPolicy) -> None:
+    def test_server_error_from_allowed_origin_is_decorated(self, api_policy: CorsPolicy) -> None:
         client = Client(raise_request_exception=False)
         response = client.get("/t/boom", HTTP_ORIGIN=APP)
         assert response.status_code == 500
         assert response["Access-Control-Allow-Origin"] == APP
         assert response["Access-Control-Allow-Credentials"] == "true"
 
-    def test_actual_request_is_judged_by_origin_not_method(self, client: Client, api: CorsPolicy) -> None:
+    def test_actual_request_is_judged_by_origin_not_method(self, client: Client, api_policy: CorsPolicy) -> None:
         # The browser vetted the method in the preflight; the real response needs only the origin.
         response = client.patch("/t/echo", HTTP_ORIGIN=APP)
         assert response["Access-Control-Allow-Origin"] == APP
         assert urls.calls == ["PATCH /t/echo"]
 
-    def test_plain_options_is_not_a_preflight_and_reaches_the_view(self, client: Client, api: CorsPolicy) -> None:
+    def test_plain_options_is_not_a_preflight_and_reaches_the_view(
+        self, client: Client, api_policy: CorsPolicy
+    ) -> None:
         response = client.options("/t/echo", HTTP_ORIGIN=APP)
         assert response.status_code == 200
         assert response.json() == {"method": "OPTIONS"}
         assert response["Access-Control-Allow-Origin"] == APP
         assert urls.calls == ["OPTIONS /t/echo"]
 
-    def test_uncovered_path_is_untouched(self, client: Client, api: CorsPolicy) -> None:
+    def test_uncovered_path_is_untouched(self, client: Client, api_policy: CorsPolicy) -> None:
         response = client.get("/other", HTTP_ORIGIN=APP)
         assert cors(response) == {}
 
@@ -160,7 +163,7 @@ class TestActualRequests:
 
 
 class TestPreflight:
-    def test_allowed_preflight_is_answered_without_the_view(self, client: Client, api: CorsPolicy) -> None:
+    def test_allowed_preflight_is_answered_without_the_view(self, client: Client, api_policy: CorsPolicy) -> None:
         response = preflight(client, "/t/echo", HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-token,content-type")
         assert response.status_code == 200
         assert response.content == b""
@@ -175,7 +178,7 @@ class TestPreflight:
         }
         assert urls.calls == []
 
-    def test_preflight_for_a_path_with_no_view_is_still_answered(self, client: Client, api: CorsPolicy) -> None:
+    def test_preflight_for_a_path_with_no_view_is_still_answered(self, client: Client, api_policy: CorsPolicy) -> None:
         response = preflight(client, "/t/no/such/view")
         assert response.status_code == 200
         assert response["Access-Control-Allow-Origin"] == APP
@@ -193,7 +196,7 @@ class TestPreflight:
         ids=["origin", "method", "method-case", "header", "malformed-headers", "malformed-method"],
     )
     def test_refused_preflight_is_ok_without_cors_headers(
-        self, client: Client, api: CorsPolicy, origin: str, method: str, headers: str
+        self, client: Client, api_policy: CorsPolicy, origin: str, method: str, headers: str
     ) -> None:
         extra = {"HTTP_ACCESS_CONTROL_REQUEST_HEADERS": headers} if headers else {}
         response = preflight(client, "/t/echo", origin=origin, method=method, **extra)
@@ -202,13 +205,13 @@ class TestPreflight:
         assert cors(response) == {"Vary": "Origin"}
         assert urls.calls == []
 
-    def test_preflight_on_an_uncovered_path_reaches_the_view(self, client: Client, api: CorsPolicy) -> None:
+    def test_preflight_on_an_uncovered_path_reaches_the_view(self, client: Client, api_policy: CorsPolicy) -> None:
         response = preflight(client, "/other")
         assert response.json() == {"method": "OPTIONS"}
         assert cors(response) == {}
         assert urls.calls == ["OPTIONS /other"]
 
-    def test_preflight_status_is_configurable(self, client: Client, api: CorsPolicy, settings: Any) -> None:
+    def test_preflight_status_is_configurable(self, client: Client, api_policy: CorsPolicy, settings: Any) -> None:
         settings.CORS_POLICIES = {"PREFLIGHT_STATUS": 204}
         response = preflight(client, "/t/echo")
         assert response.status_code == 204
@@ -261,7 +264,7 @@ class TestPreflight:
 class TestAsync:
     """The same middleware under ASGI: no database work on the event loop."""
 
-    def test_async_allowed_and_refused(self, api: CorsPolicy) -> None:
+    def test_async_allowed_and_refused(self, api_policy: CorsPolicy) -> None:
         client = AsyncClient()
         allowed = async_to_sync(client.get)("/t/echo", headers={"Origin": APP})
         refused = async_to_sync(client.get)("/t/echo", headers={"Origin": "https://evil.test"})
@@ -273,7 +276,7 @@ class TestAsync:
         }
         assert cors(refused) == {"Vary": "Origin"}
 
-    def test_async_preflight_is_answered_without_the_view(self, api: CorsPolicy) -> None:
+    def test_async_preflight_is_answered_without_the_view(self, api_policy: CorsPolicy) -> None:
         client = AsyncClient()
         response = async_to_sync(client.options)(
             "/t/echo", headers={"Origin": APP, "Access-Control-Request-Method": "DELETE"}
@@ -282,11 +285,11 @@ class TestAsync:
         assert response["Access-Control-Allow-Methods"] == "GET, PUT, DELETE"
         assert urls.calls == []
 
-    def test_async_uncovered_path_is_untouched(self, api: CorsPolicy) -> None:
+    def test_async_uncovered_path_is_untouched(self, api_policy: CorsPolicy) -> None:
         response = async_to_sync(AsyncClient().get)("/other", headers={"Origin": APP})
         assert cors(response) == {}
 
-    def test_snapshot_loads_off_the_event_loop(self, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_snapshot_loads_off_the_event_loop(self, api_policy: CorsPolicy, monkeypatch: pytest.MonkeyPatch) -> None:
         from cors_policies.cache import Snapshot
 
         loaded_in_loop: list[bool] = []

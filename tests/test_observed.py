@@ -22,6 +22,7 @@ from cors_policies.checks import check_settings
 from cors_policies.models import CorsPolicy, ObservedOrigin
 from cors_policies.observed import MAX_FLUSH_ATTEMPTS, Recorder, is_storable, prune, recorder, write_rows
 from cors_policies.signals import cors_decision
+from tests.helpers import preflight
 
 APP = "https://app.example.com"
 EVIL = "https://evil.test"
@@ -75,7 +76,7 @@ def rows() -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-def api(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
+def api_policy(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
     return make_policy(name="api", path_pattern="/t/**", allowed_origins=[APP], allowed_methods=["PUT"])
 
 
@@ -269,20 +270,20 @@ class TestRecorder:
 
 @pytest.mark.django_db
 class TestFlush:
-    def test_flush_writes_one_row_per_key(self, settings: Any, clock: FakeTime, api: CorsPolicy) -> None:
+    def test_flush_writes_one_row_per_key(self, settings: Any, clock: FakeTime, api_policy: CorsPolicy) -> None:
         rec = configured(settings)
-        rec.record(api.pk, APP, True)
+        rec.record(api_policy.pk, APP, True)
         clock.now += 2
-        rec.record(api.pk, APP, True)
-        rec.record(api.pk, EVIL, False, "origin")
-        rec.record(api.pk, APP, False, "method")
-        rec.record(api.pk, EVIL, True, "", "refused")
+        rec.record(api_policy.pk, APP, True)
+        rec.record(api_policy.pk, EVIL, False, "origin")
+        rec.record(api_policy.pk, APP, False, "method")
+        rec.record(api_policy.pk, EVIL, True, "", "refused")
         assert rec.flush() == 4
         assert rows() == [
-            (api.pk, APP, "allowed", "", False, "", 2),
-            (api.pk, APP, "refused", "method", False, "", 1),
-            (api.pk, EVIL, "allowed", "", True, "refused", 1),
-            (api.pk, EVIL, "refused", "origin", False, "", 1),
+            (api_policy.pk, APP, "allowed", "", False, "", 2),
+            (api_policy.pk, APP, "refused", "method", False, "", 1),
+            (api_policy.pk, EVIL, "allowed", "", True, "refused", 1),
+            (api_policy.pk, EVIL, "refused", "origin", False, "", 1),
         ]
         row = ObservedOrigin.objects.get(origin=APP, verdict="allowed")
         assert (row.first_seen, row.last_seen) == (at(T0), at(T0 + 2))
@@ -291,7 +292,7 @@ class TestFlush:
 
     @pytest.mark.parametrize("portable", [False, True], ids=["upsert", "portable"])
     def test_two_processes_add_up(
-        self, settings: Any, clock: FakeTime, api: CorsPolicy, portable: bool, monkeypatch: pytest.MonkeyPatch
+        self, settings: Any, clock: FakeTime, api_policy: CorsPolicy, portable: bool, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Two recorders (as two processes would) flushing to the same table: counts add, the earliest first
         seen and the latest last seen win, whatever the order of the writes."""
@@ -299,43 +300,46 @@ class TestFlush:
             monkeypatch.setattr(observed, "write_rows", lambda batch, using=None: write_rows(batch, portable=True))
         first, second = configured(settings), configured(settings)
         clock.now = T0 + 10
-        first.record(api.pk, APP, True)
-        second.record(api.pk, EVIL, False, "origin")
+        first.record(api_policy.pk, APP, True)
+        second.record(api_policy.pk, EVIL, False, "origin")
         clock.now = T0
-        second.record(api.pk, APP, True)
-        second.record(api.pk, APP, True)
+        second.record(api_policy.pk, APP, True)
+        second.record(api_policy.pk, APP, True)
         clock.now = T0 + 20
-        first.record(api.pk, APP, True)
+        first.record(api_policy.pk, APP, True)
         assert second.flush() == 2
         assert first.flush() == 1
-        assert rows() == [(api.pk, APP, "allowed", "", False, "", 4), (api.pk, EVIL, "refused", "origin", False, "", 1)]
+        assert rows() == [
+            (api_policy.pk, APP, "allowed", "", False, "", 4),
+            (api_policy.pk, EVIL, "refused", "origin", False, "", 1),
+        ]
         row = ObservedOrigin.objects.get(origin=APP)
         assert (row.first_seen, row.last_seen) == (at(T0), at(T0 + 20))
         clock.now = T0 + 30
-        second.record(api.pk, APP, True)
+        second.record(api_policy.pk, APP, True)
         second.flush()
         row.refresh_from_db()
         assert (row.count, row.first_seen, row.last_seen) == (5, at(T0), at(T0 + 30))
 
-    def test_rows_of_a_deleted_policy_are_left_out(self, settings: Any, api: CorsPolicy) -> None:
+    def test_rows_of_a_deleted_policy_are_left_out(self, settings: Any, api_policy: CorsPolicy) -> None:
         rec = configured(settings)
-        rec.record(api.pk, APP, True)
-        rec.record(api.pk + 1000, APP, True)
+        rec.record(api_policy.pk, APP, True)
+        rec.record(api_policy.pk + 1000, APP, True)
         assert rec.flush() == 1
-        assert rows() == [(api.pk, APP, "allowed", "", False, "", 1)]
+        assert rows() == [(api_policy.pk, APP, "allowed", "", False, "", 1)]
 
-    def test_many_keys_are_written_in_batches(self, settings: Any, api: CorsPolicy) -> None:
+    def test_many_keys_are_written_in_batches(self, settings: Any, api_policy: CorsPolicy) -> None:
         rec = configured(settings, OBSERVE_MAX_KEYS=1000, OBSERVE_MAX_KEYS_PER_POLICY=1000)
         for n in range(250):
-            rec.record(api.pk, f"https://o{n}.example.com", False, "origin")
+            rec.record(api_policy.pk, f"https://o{n}.example.com", False, "origin")
         assert rec.flush() == 250
         assert ObservedOrigin.objects.count() == 250
 
     def test_a_failing_database_loses_nothing_when_it_comes_back(
-        self, settings: Any, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+        self, settings: Any, api_policy: CorsPolicy, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
     ) -> None:
         rec = configured(settings)
-        rec.record(api.pk, APP, True)
+        rec.record(api_policy.pk, APP, True)
         with monkeypatch.context() as broken:  # a real database error: the table is not there
             broken.setattr(ObservedOrigin._meta, "db_table", "cors_policies_missing")
             with caplog.at_level(logging.WARNING, logger="cors_policies"):
@@ -344,15 +348,18 @@ class TestFlush:
         assert caplog.records[-1].getMessage() == (
             "cors_policies: could not write 1 observed-origin rows (attempt 1 of 3); retrying with the next interval's"
         )
-        rec.record(api.pk, APP, True)
-        rec.record(api.pk, EVIL, False, "origin")
+        rec.record(api_policy.pk, APP, True)
+        rec.record(api_policy.pk, EVIL, False, "origin")
         assert rec.flush() == 2
-        assert rows() == [(api.pk, APP, "allowed", "", False, "", 2), (api.pk, EVIL, "refused", "origin", False, "", 1)]
+        assert rows() == [
+            (api_policy.pk, APP, "allowed", "", False, "", 2),
+            (api_policy.pk, EVIL, "refused", "origin", False, "", 1),
+        ]
         assert rec.totals.failed_flushes == 1
         assert rec.totals.dropped_requests == 0
 
     def test_a_database_down_for_good_drops_only_the_counts_it_could_not_write(
-        self, settings: Any, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+        self, settings: Any, api_policy: CorsPolicy, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
     ) -> None:
         rec = configured(settings)
         failing = True
@@ -364,7 +371,7 @@ class TestFlush:
 
         monkeypatch.setattr(observed, "write_rows", flaky)
         for _ in range(MAX_FLUSH_ATTEMPTS):
-            rec.record(api.pk, APP, True)
+            rec.record(api_policy.pk, APP, True)
             assert rec.flush() == 0
         assert rec.totals.dropped_requests == MAX_FLUSH_ATTEMPTS
         assert caplog.records[-1].levelno == logging.ERROR
@@ -372,39 +379,39 @@ class TestFlush:
             "cors_policies: could not write 1 observed-origin rows (3 requests) after 3 attempts; dropped them"
         )
         failing = False
-        rec.record(api.pk, EVIL, False, "origin")
+        rec.record(api_policy.pk, EVIL, False, "origin")
         assert rec.flush() == 1
-        assert rows() == [(api.pk, EVIL, "refused", "origin", False, "", 1)]
+        assert rows() == [(api_policy.pk, EVIL, "refused", "origin", False, "", 1)]
 
     def test_a_failing_prune_is_logged_and_the_rows_stay_written(
-        self, settings: Any, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+        self, settings: Any, api_policy: CorsPolicy, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
     ) -> None:
         rec = configured(settings)
         monkeypatch.setattr(observed, "prune", lambda using=None: 1 / 0)
-        rec.record(api.pk, APP, True)
+        rec.record(api_policy.pk, APP, True)
         with caplog.at_level(logging.WARNING, logger="cors_policies"):
             assert rec.flush() == 1
         assert caplog.records[-1].getMessage() == "cors_policies: could not prune observed origins; retrying later"
-        assert rows() == [(api.pk, APP, "allowed", "", False, "", 1)]
+        assert rows() == [(api_policy.pk, APP, "allowed", "", False, "", 1)]
 
-    def test_what_is_left_is_written_at_exit(self, settings: Any, api: CorsPolicy) -> None:
+    def test_what_is_left_is_written_at_exit(self, settings: Any, api_policy: CorsPolicy) -> None:
         rec = configured(settings, OBSERVE_FLUSH="request")
-        rec.record(api.pk, APP, True)
+        rec.record(api_policy.pk, APP, True)
         rec.close()
-        assert rows() == [(api.pk, APP, "allowed", "", False, "", 1)]
+        assert rows() == [(api_policy.pk, APP, "allowed", "", False, "", 1)]
         manual = configured(settings, OBSERVE_FLUSH="manual")
-        manual.record(api.pk, EVIL, False, "origin")
+        manual.record(api_policy.pk, EVIL, False, "origin")
         manual.close()  # manual: the owner decides when to write
         assert len(rows()) == 1
 
     def test_the_portable_upsert_survives_a_concurrent_insert(
-        self, settings: Any, clock: FakeTime, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch
+        self, settings: Any, clock: FakeTime, api_policy: CorsPolicy, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Another process inserts the row between this one's UPDATE (no row yet) and its INSERT."""
         from django.db.models import QuerySet
 
         first = configured(settings)
-        first.record(api.pk, APP, True)
+        first.record(api_policy.pk, APP, True)
         first.flush()
         real_update = QuerySet.update
         calls: list[int] = []
@@ -415,8 +422,8 @@ class TestFlush:
 
         monkeypatch.setattr(QuerySet, "update", update_missing_the_row_once)
         second = configured(settings)
-        second.record(api.pk, APP, True)
-        second.record(api.pk, APP, True)
+        second.record(api_policy.pk, APP, True)
+        second.record(api_policy.pk, APP, True)
         assert (
             write_rows(
                 {
@@ -427,21 +434,21 @@ class TestFlush:
             )
             == 1
         )
-        assert rows() == [(api.pk, APP, "allowed", "", False, "", 3)]
+        assert rows() == [(api_policy.pk, APP, "allowed", "", False, "", 3)]
         assert len(calls) == 2
 
     def test_a_retried_batch_stays_within_the_key_cap(
-        self, settings: Any, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch
+        self, settings: Any, api_policy: CorsPolicy, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         rec = configured(settings, OBSERVE_MAX_KEYS=2)
         monkeypatch.setattr(observed, "write_rows", lambda batch, using=None: 1 / 0)
-        rec.record(api.pk, "https://a.example.com", True)
+        rec.record(api_policy.pk, "https://a.example.com", True)
         rec.flush()
-        rec.record(api.pk, "https://a.example.com", True)
-        rec.record(api.pk, "https://b.example.com", True)
+        rec.record(api_policy.pk, "https://a.example.com", True)
+        rec.record(api_policy.pk, "https://b.example.com", True)
         rec.flush()
-        rec.record(api.pk, "https://c.example.com", True)
-        rec.record(api.pk, "https://c.example.com", True)
+        rec.record(api_policy.pk, "https://c.example.com", True)
+        rec.record(api_policy.pk, "https://c.example.com", True)
         monkeypatch.setattr(observed, "write_rows", write_rows)
         rec.flush()
         assert [(origin, count) for _, origin, _, _, _, _, count in rows()] == [
@@ -465,19 +472,19 @@ def observed_row(policy: CorsPolicy, origin: str, last_seen: datetime, **fields:
 
 @pytest.mark.django_db
 class TestRetention:
-    def test_prune_deletes_rows_older_than_the_retention(self, api: CorsPolicy) -> None:
+    def test_prune_deletes_rows_older_than_the_retention(self, api_policy: CorsPolicy) -> None:
         now = at(T0)
-        observed_row(api, "https://old.example.com", now - timedelta(days=30, seconds=1))
-        observed_row(api, "https://recent.example.com", now - timedelta(days=29))
+        observed_row(api_policy, "https://old.example.com", now - timedelta(days=30, seconds=1))
+        observed_row(api_policy, "https://recent.example.com", now - timedelta(days=29))
         result = prune(now=now)
         assert (result.expired, result.trimmed, result.orphaned) == (1, 0, 0)
         assert list(ObservedOrigin.objects.values_list("origin", flat=True)) == ["https://recent.example.com"]
 
-    def test_prune_keeps_the_most_recently_seen_rows(self, api: CorsPolicy) -> None:
+    def test_prune_keeps_the_most_recently_seen_rows(self, api_policy: CorsPolicy) -> None:
         now = datetime.now(tz=timezone.utc)
         for n in range(5):
-            observed_row(api, f"https://o{n}.example.com", now - timedelta(minutes=n))
-        observed_row(api, "https://tie.example.com", now - timedelta(minutes=2))
+            observed_row(api_policy, f"https://o{n}.example.com", now - timedelta(minutes=n))
+        observed_row(api_policy, "https://tie.example.com", now - timedelta(minutes=2))
         result = prune(max_rows=3)
         assert result.trimmed == 3
         assert sorted(ObservedOrigin.objects.values_list("origin", flat=True)) == [
@@ -486,24 +493,26 @@ class TestRetention:
             "https://tie.example.com",  # same last seen as o2, and newer: ties are broken by id
         ]
 
-    def test_prune_deletes_rows_whose_policy_is_gone(self, api: CorsPolicy) -> None:
-        observed_row(api, APP, datetime.now(tz=timezone.utc))
-        CorsPolicy.objects.filter(pk=api.pk)._raw_delete(connection.alias)  # around the ORM's signals
+    def test_prune_deletes_rows_whose_policy_is_gone(self, api_policy: CorsPolicy) -> None:
+        observed_row(api_policy, APP, datetime.now(tz=timezone.utc))
+        CorsPolicy.objects.filter(pk=api_policy.pk)._raw_delete(connection.alias)  # around the ORM's signals
         assert ObservedOrigin.objects.count() == 1
         assert prune().orphaned == 1
         assert ObservedOrigin.objects.count() == 0
 
-    def test_deleting_a_policy_deletes_its_rows(self, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]) -> None:
+    def test_deleting_a_policy_deletes_its_rows(
+        self, api_policy: CorsPolicy, make_policy: Callable[..., CorsPolicy]
+    ) -> None:
         other = make_policy(name="other", path_pattern="/other")
-        observed_row(api, APP, datetime.now(tz=timezone.utc))
+        observed_row(api_policy, APP, datetime.now(tz=timezone.utc))
         observed_row(other, APP, datetime.now(tz=timezone.utc))
-        api.delete()
+        api_policy.delete()
         assert list(ObservedOrigin.objects.values_list("policy__name", flat=True)) == ["other"]
 
-    def test_cleanup_command(self, api: CorsPolicy, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_cleanup_command(self, api_policy: CorsPolicy, capsys: pytest.CaptureFixture[str]) -> None:
         now = datetime.now(tz=timezone.utc)
-        observed_row(api, "https://old.example.com", now - timedelta(days=8))
-        observed_row(api, "https://recent.example.com", now - timedelta(days=1))
+        observed_row(api_policy, "https://old.example.com", now - timedelta(days=8))
+        observed_row(api_policy, "https://recent.example.com", now - timedelta(days=1))
         call_command("cors_cleanup_observed", "--days", "7")
         assert capsys.readouterr().out == (
             "Deleted 1 observed-origin row: 1 not seen for 7 days, 0 beyond the 100000 most recent, 0 of deleted "
@@ -535,10 +544,10 @@ class TestRetention:
             call_command("cors_cleanup_observed", *args)
         assert str(info.value) == message
 
-    def test_the_writer_prunes_after_writing(self, settings: Any, api: CorsPolicy) -> None:
-        observed_row(api, "https://old.example.com", datetime.now(tz=timezone.utc) - timedelta(days=31))
+    def test_the_writer_prunes_after_writing(self, settings: Any, api_policy: CorsPolicy) -> None:
+        observed_row(api_policy, "https://old.example.com", datetime.now(tz=timezone.utc) - timedelta(days=31))
         rec = configured(settings)
-        rec.record(api.pk, APP, True)
+        rec.record(api_policy.pk, APP, True)
         rec.flush()  # the first write of a process prunes, then once an hour or every tenth of OBSERVE_MAX_ROWS
         assert list(ObservedOrigin.objects.values_list("origin", flat=True)) == [APP]
 
@@ -552,14 +561,10 @@ def recorded() -> dict[tuple[int, str, bool, str, str], int]:
     return {key: count for key, (count, _, _) in recorder.pending().items()}
 
 
-def preflight(client: Client, path: str, origin: str, method: str = "PUT", **headers: str) -> Any:
-    return client.options(path, HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD=method, **headers)
-
-
 @pytest.mark.urls("tests.urls")
 @pytest.mark.django_db
 class TestMiddlewareRecording:
-    def test_each_verdict_is_counted_with_its_reason(self, client: Client, api: CorsPolicy) -> None:
+    def test_each_verdict_is_counted_with_its_reason(self, client: Client, api_policy: CorsPolicy) -> None:
         client.get("/t/echo", HTTP_ORIGIN=APP)
         client.get("/t/echo", HTTP_ORIGIN=APP)
         client.get("/t/echo", HTTP_ORIGIN=EVIL)
@@ -567,13 +572,13 @@ class TestMiddlewareRecording:
         preflight(client, "/t/echo", APP, "PUT", HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-secret")
         preflight(client, "/t/echo", APP, "PUT")
         assert recorded() == {
-            (api.pk, APP, True, "", ""): 3,
-            (api.pk, EVIL, False, "origin", ""): 1,
-            (api.pk, APP, False, "method", ""): 1,
-            (api.pk, APP, False, "headers", ""): 1,
+            (api_policy.pk, APP, True, "", ""): 3,
+            (api_policy.pk, EVIL, False, "origin", ""): 1,
+            (api_policy.pk, APP, False, "method", ""): 1,
+            (api_policy.pk, APP, False, "headers", ""): 1,
         }
 
-    def test_requests_that_are_not_cross_origin_are_not_recorded(self, client: Client, api: CorsPolicy) -> None:
+    def test_requests_that_are_not_cross_origin_are_not_recorded(self, client: Client, api_policy: CorsPolicy) -> None:
         client.get("/t/echo")  # no Origin
         client.post("/t/echo", HTTP_ORIGIN="http://testserver")  # the site's own origin
         client.get("/t/echo", HTTP_ORIGIN="http://testserver", HTTP_HOST="testserver:80")
@@ -583,7 +588,9 @@ class TestMiddlewareRecording:
         assert recorder.flush() == 0
         assert recorder.totals.invalid == 1
 
-    def test_recording_costs_no_query(self, client: Client, api: CorsPolicy, django_assert_num_queries: Any) -> None:
+    def test_recording_costs_no_query(
+        self, client: Client, api_policy: CorsPolicy, django_assert_num_queries: Any
+    ) -> None:
         client.get("/t/echo", HTTP_ORIGIN=APP)  # loads the snapshot
         with django_assert_num_queries(0):
             for _ in range(10):
@@ -591,26 +598,26 @@ class TestMiddlewareRecording:
                 client.get("/t/echo", HTTP_ORIGIN=EVIL)
                 preflight(client, "/t/echo", APP, "DELETE")
         assert recorded() == {
-            (api.pk, APP, True, "", ""): 11,
-            (api.pk, EVIL, False, "origin", ""): 10,
-            (api.pk, APP, False, "method", ""): 10,
+            (api_policy.pk, APP, True, "", ""): 11,
+            (api_policy.pk, EVIL, False, "origin", ""): 10,
+            (api_policy.pk, APP, False, "method", ""): 10,
         }
 
-    def test_the_off_switch(self, client: Client, api: CorsPolicy, settings: Any) -> None:
+    def test_the_off_switch(self, client: Client, api_policy: CorsPolicy, settings: Any) -> None:
         settings.CORS_POLICIES = {**settings.CORS_POLICIES, "OBSERVE": False}
         response = client.get("/t/echo", HTTP_ORIGIN=APP)
         assert response["Access-Control-Allow-Origin"] == APP
         assert recorded() == {}
 
-    def test_a_host_django_refuses_is_never_the_same_origin(self, client: Client, api: CorsPolicy) -> None:
+    def test_a_host_django_refuses_is_never_the_same_origin(self, client: Client, api_policy: CorsPolicy) -> None:
         response = client.get("/t/echo", HTTP_ORIGIN="http://evil.invalid", HTTP_HOST="evil.invalid")
         assert response.status_code == 400  # CommonMiddleware's DisallowedHost, after ours
-        assert recorded() == {(api.pk, "http://evil.invalid", False, "origin", ""): 1}
+        assert recorded() == {(api_policy.pk, "http://evil.invalid", False, "origin", ""): 1}
 
     def test_the_off_switch_keeps_logging_and_the_signal(
         self,
         client: Client,
-        api: CorsPolicy,
+        api_policy: CorsPolicy,
         make_policy: Callable[..., CorsPolicy],
         settings: Any,
         debug_log: pytest.LogCaptureFixture,
@@ -632,7 +639,9 @@ class TestMiddlewareRecording:
         assert len(decision_lines(debug_log)) == 2  # the refusal and the report-only difference
         assert received == [False, True]
 
-    def test_async_without_a_snapshot_passes_through(self, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_async_without_a_snapshot_passes_through(
+        self, api_policy: CorsPolicy, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         from cors_policies.cache import snapshot
 
         monkeypatch.setattr(snapshot, "refresh", lambda: None)
@@ -641,24 +650,30 @@ class TestMiddlewareRecording:
         assert not response.has_header("Access-Control-Allow-Origin")
         assert recorded() == {}
 
-    def test_async_requests_are_recorded_too(self, api: CorsPolicy) -> None:
+    def test_async_requests_are_recorded_too(self, api_policy: CorsPolicy) -> None:
         client = AsyncClient()
         async_to_sync(client.get)("/t/echo", headers={"Origin": APP})
         async_to_sync(client.get)("/t/echo", headers={"Origin": EVIL})
-        assert recorded() == {(api.pk, APP, True, "", ""): 1, (api.pk, EVIL, False, "origin", ""): 1}
+        assert recorded() == {(api_policy.pk, APP, True, "", ""): 1, (api_policy.pk, EVIL, False, "origin", ""): 1}
 
-    def test_flushing_on_requests(self, client: Client, api: CorsPolicy, settings: Any) -> None:
+    def test_flushing_on_requests(self, client: Client, api_policy: CorsPolicy, settings: Any) -> None:
         settings.CORS_POLICIES = {**settings.CORS_POLICIES, "OBSERVE_FLUSH": "request", "OBSERVE_FLUSH_INTERVAL": 60}
         client.get("/t/echo", HTTP_ORIGIN=APP)
         assert rows() == []  # not yet: the interval has not passed
         settings.CORS_POLICIES = {**settings.CORS_POLICIES, "OBSERVE_FLUSH_INTERVAL": 0}
         client.get("/t/echo", HTTP_ORIGIN=EVIL)  # the first request after the interval writes both
-        assert rows() == [(api.pk, APP, "allowed", "", False, "", 1), (api.pk, EVIL, "refused", "origin", False, "", 1)]
+        assert rows() == [
+            (api_policy.pk, APP, "allowed", "", False, "", 1),
+            (api_policy.pk, EVIL, "refused", "origin", False, "", 1),
+        ]
         async_to_sync(AsyncClient().get)("/t/echo", headers={"Origin": APP})
-        assert rows() == [(api.pk, APP, "allowed", "", False, "", 2), (api.pk, EVIL, "refused", "origin", False, "", 1)]
+        assert rows() == [
+            (api_policy.pk, APP, "allowed", "", False, "", 2),
+            (api_policy.pk, EVIL, "refused", "origin", False, "", 1),
+        ]
 
     def test_a_failing_flush_never_breaks_the_request(
-        self, client: Client, api: CorsPolicy, settings: Any, monkeypatch: pytest.MonkeyPatch
+        self, client: Client, api_policy: CorsPolicy, settings: Any, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         settings.CORS_POLICIES = {**settings.CORS_POLICIES, "OBSERVE_FLUSH": "request", "OBSERVE_FLUSH_INTERVAL": 0}
         client.get("/t/echo", HTTP_ORIGIN=APP)  # loads the snapshot
@@ -812,7 +827,7 @@ def decision_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 @pytest.mark.django_db
 class TestLogging:
     def test_every_refusal_is_logged_at_debug_with_its_reason(
-        self, client: Client, api: CorsPolicy, debug_log: pytest.LogCaptureFixture
+        self, client: Client, api_policy: CorsPolicy, debug_log: pytest.LogCaptureFixture
     ) -> None:
         client.get("/t/echo", HTTP_ORIGIN=APP)
         client.get("/t/echo", HTTP_ORIGIN=EVIL)
@@ -829,7 +844,7 @@ class TestLogging:
         ]
 
     def test_attacker_values_are_escaped(
-        self, client: Client, api: CorsPolicy, debug_log: pytest.LogCaptureFixture
+        self, client: Client, api_policy: CorsPolicy, debug_log: pytest.LogCaptureFixture
     ) -> None:
         injected = "https://evil.test\r\nINFO forged: admin logged in"
         client.get("/t/echo%0d%0aforged", HTTP_ORIGIN=injected)
@@ -847,7 +862,7 @@ class TestLogging:
     def test_report_only_differences_are_logged(
         self,
         client: Client,
-        api: CorsPolicy,
+        api_policy: CorsPolicy,
         make_policy: Callable[..., CorsPolicy],
         debug_log: pytest.LogCaptureFixture,
     ) -> None:
@@ -862,7 +877,7 @@ class TestLogging:
         ]
 
     def test_nothing_is_logged_above_debug(
-        self, client: Client, api: CorsPolicy, debug_log: pytest.LogCaptureFixture
+        self, client: Client, api_policy: CorsPolicy, debug_log: pytest.LogCaptureFixture
     ) -> None:
         debug_log.set_level(logging.INFO, logger="cors_policies.decisions")
         client.get("/t/echo", HTTP_ORIGIN=EVIL)
@@ -873,7 +888,7 @@ class TestLogging:
 @pytest.mark.django_db
 class TestSignal:
     def test_sent_for_each_cross_origin_decision(
-        self, client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
+        self, client: Client, api_policy: CorsPolicy, make_policy: Callable[..., CorsPolicy]
     ) -> None:
         make_policy(name="tight", path_pattern="/t/**", allowed_origins=[], report_only=True)
         received: list[dict[str, Any]] = []
@@ -907,7 +922,9 @@ class TestSignal:
             (CorsPolicyMiddleware, EVIL, "/t/echo", "api", False, "tight", False),
         ]
 
-    def test_not_sent_without_receivers(self, client: Client, api: CorsPolicy, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_not_sent_without_receivers(
+        self, client: Client, api_policy: CorsPolicy, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         def fail(*args: Any, **kwargs: Any) -> None:
             raise AssertionError("sent without receivers")
 
@@ -974,21 +991,23 @@ class TestRoom:
         # Each verdict: its 100, plus MIN_ROOM (here 100 // 10) for each of the 50 policies at most.
         assert len(origins) <= 2 * (100 + 50 * 10)
 
-    def test_what_gave_way_is_counted_per_policy_verdict_and_reason(self, settings: Any, api: CorsPolicy) -> None:
+    def test_what_gave_way_is_counted_per_policy_verdict_and_reason(
+        self, settings: Any, api_policy: CorsPolicy
+    ) -> None:
         rec = configured(settings, OBSERVE_MAX_KEYS_PER_POLICY=10)
         for n in range(25):
-            rec.record(api.pk, junk(n), False, "origin")
+            rec.record(api_policy.pk, junk(n), False, "origin")
         for n in range(12):
-            rec.record(api.pk, junk(n), True)
-        rec.record(api.pk, "null", False, "method")  # takes the room of the oldest refused one, junk15
+            rec.record(api_policy.pk, junk(n), True)
+        rec.record(api_policy.pk, "null", False, "method")  # takes the room of the oldest refused one, junk15
         assert rec.flush() == 10 + 10 + 2
         assert rows() == [
-            (api.pk, "", "allowed", "", False, "", 2),
-            (api.pk, "", "refused", "origin", False, "", 16),
+            (api_policy.pk, "", "allowed", "", False, "", 2),
+            (api_policy.pk, "", "refused", "origin", False, "", 16),
             *sorted(
-                [(api.pk, junk(n), "refused", "origin", False, "", 1) for n in range(16, 25)]
-                + [(api.pk, "null", "refused", "method", False, "", 1)]
-                + [(api.pk, junk(n), "allowed", "", False, "", 1) for n in range(2, 12)]
+                [(api_policy.pk, junk(n), "refused", "origin", False, "", 1) for n in range(16, 25)]
+                + [(api_policy.pk, "null", "refused", "method", False, "", 1)]
+                + [(api_policy.pk, junk(n), "allowed", "", False, "", 1) for n in range(2, 12)]
             ),
         ]
         assert rec.totals.overflow == 18

@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from cors_policies.models import CorsPolicy, ObservedOrigin
 from cors_policies.observed import recorder
+from tests.helpers import OBSERVED_URL, POLICIES_URL, cells, change_url, form_data, shown_messages
 
 pytestmark = pytest.mark.django_db
 
 APP = "https://app.example.com"
 NEW = "https://new.example.com"
-LIST_URL = "/admin/cors_policies/observedorigin/"
-POLICIES_URL = "/admin/cors_policies/corspolicy/"
+LIST_URL = OBSERVED_URL
 INCLUDE = "admin/cors_policies/observedorigin/includes/policy_observed.html"
 
 
@@ -31,21 +31,8 @@ def allow_url(row: ObservedOrigin) -> str:
     return f"{LIST_URL}{row.pk}/allow/"
 
 
-def change_url(policy: CorsPolicy) -> str:
-    return f"{POLICIES_URL}{policy.pk}/change/"
-
-
-def cells(html: str, column: str) -> list[str]:
-    return re.findall(rf'<td class="field-{column}">(.*?)</td>', html, re.DOTALL)
-
-
-def shown_messages(response: Any) -> list[tuple[str, str]]:
-    return [(message.level_tag, message.message) for message in response.context["messages"]]
-
-
 @pytest.fixture(autouse=True)
 def _setup(settings: Any) -> Iterator[None]:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CORS_POLICIES = {**settings.CORS_POLICIES, "OBSERVE_FLUSH": "manual"}
     recorder.reset()
     yield
@@ -53,7 +40,7 @@ def _setup(settings: Any) -> Iterator[None]:
 
 
 @pytest.fixture
-def api(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
+def api_policy(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
     return make_policy(name="api", path_pattern="/t/**", allowed_origins=[APP], allowed_methods=["PUT"])
 
 
@@ -89,12 +76,12 @@ def staff(django_user_model: Any) -> Callable[..., Client]:
 
 class TestList:
     def test_rows_newest_first_with_their_verdict_and_reason(
-        self, admin_client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
+        self, admin_client: Client, api_policy: CorsPolicy, make_policy: Callable[..., CorsPolicy]
     ) -> None:
         tight = make_policy(name="tight", path_pattern="/t/**", allowed_origins=[], report_only=True)
-        seen(api, APP, "allowed", "", count=12, ago=timedelta(hours=2))
-        seen(api, "https://evil.test", count=3, ago=timedelta(minutes=5))
-        seen(api, APP, "refused", "method", ago=timedelta(minutes=1))
+        seen(api_policy, APP, "allowed", "", count=12, ago=timedelta(hours=2))
+        seen(api_policy, "https://evil.test", count=3, ago=timedelta(minutes=5))
+        seen(api_policy, APP, "refused", "method", ago=timedelta(minutes=1))
         seen(tight, APP, report_only=True, enforced_verdict="allowed", ago=timedelta(seconds=5))
         html = admin_client.get(LIST_URL).content.decode()
         assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == [
@@ -137,38 +124,40 @@ class TestList:
     def test_filters_and_search(
         self,
         admin_client: Client,
-        api: CorsPolicy,
+        api_policy: CorsPolicy,
         make_policy: Callable[..., CorsPolicy],
         query: str,
         expected: list[str],
     ) -> None:
         tight = make_policy(name="tight", path_pattern="/t/**", allowed_origins=[], report_only=True)
-        seen(api, "https://a.example.com", "allowed", "")
-        seen(api, "https://b.example.com", "refused", "origin")
-        seen(api, "https://c.example.com", "refused", "method")
+        seen(api_policy, "https://a.example.com", "allowed", "")
+        seen(api_policy, "https://b.example.com", "refused", "origin")
+        seen(api_policy, "https://c.example.com", "refused", "method")
         seen(tight, "https://d.example.com", "refused", "headers", report_only=True, enforced_verdict="allowed")
         html = admin_client.get(f"{LIST_URL}?{query}").content.decode()
         assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == expected
 
     def test_filter_by_policy(
-        self, admin_client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
+        self, admin_client: Client, api_policy: CorsPolicy, make_policy: Callable[..., CorsPolicy]
     ) -> None:
         other = make_policy(name="other", path_pattern="/other")
-        seen(api, "https://a.example.com")
+        seen(api_policy, "https://a.example.com")
         seen(other, "https://b.example.com")
         html = admin_client.get(f"{LIST_URL}?policy__id__exact={other.pk}").content.decode()
         assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == ["https://b.example.com"]
 
-    def test_rows_cannot_be_added_or_edited(self, admin_client: Client, api: CorsPolicy) -> None:
-        row = seen(api, APP)
+    def test_rows_cannot_be_added_or_edited(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        row = seen(api_policy, APP)
         assert admin_client.get(f"{LIST_URL}add/").status_code == 403
         response = admin_client.post(f"{LIST_URL}{row.pk}/change/", {"origin": "https://forged.test"})
         assert response.status_code == 403
         row.refresh_from_db()
         assert row.origin == APP
 
-    def test_policy_viewers_see_the_list_without_allowing(self, staff: Callable[..., Client], api: CorsPolicy) -> None:
-        seen(api, "https://evil.test")
+    def test_policy_viewers_see_the_list_without_allowing(
+        self, staff: Callable[..., Client], api_policy: CorsPolicy
+    ) -> None:
+        seen(api_policy, "https://evil.test")
         client = staff("view_corspolicy")
         html = client.get(LIST_URL).content.decode()
         assert re.findall(r'<td class="field-origin_shown">([^<]*)</td>', html) == ["https://evil.test"]
@@ -196,9 +185,9 @@ class TestAllow:
         return client.post(LIST_URL, data, follow=True)
 
     def test_the_action_shows_what_would_change_and_changes_nothing_yet(
-        self, admin_client: Client, api: CorsPolicy
+        self, admin_client: Client, api_policy: CorsPolicy
     ) -> None:
-        row = seen(api, NEW)
+        row = seen(api_policy, NEW)
         response = self.action(admin_client, [row])
         assert response.status_code == 200
         assert response.templates[0].name == "admin/cors_policies/observedorigin/allow_confirmation.html"
@@ -226,33 +215,38 @@ class TestAllow:
         assert not LogEntry.objects.exists()
 
     def test_confirming_adds_the_origin_and_the_next_request_is_allowed(
-        self, admin_client: Client, api: CorsPolicy, committed: Callable[[], Any]
+        self, admin_client: Client, api_policy: CorsPolicy, committed: Callable[[], Any]
     ) -> None:
         assert not Client().get("/t/echo", HTTP_ORIGIN=NEW).has_header("Access-Control-Allow-Origin")
-        row = seen(api, NEW)
+        row = seen(api_policy, NEW)
         with committed():
             response = self.action(admin_client, [row], confirm="yes")
         assert shown_messages(response) == [
             ("success", "Allowed https://new.example.com in policy 'api'; every process applies it within 1.0 s.")
         ]
-        api.refresh_from_db()
-        assert api.allowed_origins == [APP, NEW]
+        api_policy.refresh_from_db()
+        assert api_policy.allowed_origins == [APP, NEW]
         assert Client().get("/t/echo", HTTP_ORIGIN=NEW)["Access-Control-Allow-Origin"] == NEW
         entry = LogEntry.objects.get()
-        assert (entry.object_id, entry.get_change_message()) == (str(api.pk), "Changed Allowed origins.")
+        assert (entry.object_id, entry.get_change_message()) == (str(api_policy.pk), "Changed Allowed origins.")
 
-    def test_confirming_needs_the_csrf_token(self, admin_user: Any, api: CorsPolicy) -> None:
+    def test_confirming_needs_the_csrf_token(self, admin_user: Any, api_policy: CorsPolicy) -> None:
         client = Client(enforce_csrf_checks=True)
         client.force_login(admin_user)
-        row = seen(api, NEW)
+        row = seen(api_policy, NEW)
         assert client.post(allow_url(row), {"confirm": "yes"}).status_code == 403
         assert CorsPolicy.objects.get().allowed_origins == [APP]
 
     def test_several_rows_of_several_policies(
-        self, admin_client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
+        self, admin_client: Client, api_policy: CorsPolicy, make_policy: Callable[..., CorsPolicy]
     ) -> None:
         other = make_policy(name="other", path_pattern="/other", allowed_origins=[])
-        rows = [seen(api, NEW), seen(api, NEW, reason="method"), seen(api, "https://b.test"), seen(other, NEW)]
+        rows = [
+            seen(api_policy, NEW),
+            seen(api_policy, NEW, reason="method"),
+            seen(api_policy, "https://b.test"),
+            seen(other, NEW),
+        ]
         page = self.action(admin_client, rows)
         assert [[c.origin for c in item["plan"].checks] for item in page.context["plans"]] == [
             ["https://b.test", NEW],
@@ -267,11 +261,11 @@ class TestAllow:
             ),
             ("success", "Allowed https://new.example.com in policy 'other'; every process applies it within 1.0 s."),
         ]
-        assert CorsPolicy.objects.get(pk=api.pk).allowed_origins == [APP, "https://b.test", NEW]
+        assert CorsPolicy.objects.get(pk=api_policy.pk).allowed_origins == [APP, "https://b.test", NEW]
         assert CorsPolicy.objects.get(pk=other.pk).allowed_origins == [NEW]
 
-    def test_the_button_confirms_then_returns_to_the_list(self, admin_client: Client, api: CorsPolicy) -> None:
-        row = seen(api, NEW)
+    def test_the_button_confirms_then_returns_to_the_list(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        row = seen(api_policy, NEW)
         back = f"http://testserver{LIST_URL}?q=new"
         page = admin_client.post(allow_url(row), HTTP_REFERER=back)
         assert page.status_code == 200
@@ -281,16 +275,18 @@ class TestAllow:
         assert (response.status_code, response["Location"]) == (302, back)
         assert CorsPolicy.objects.get().allowed_origins == [APP, NEW]
 
-    def test_the_button_never_redirects_elsewhere(self, admin_client: Client, api: CorsPolicy) -> None:
-        response = admin_client.post(allow_url(seen(api, NEW)), {"confirm": "yes", "next": "https://evil.test/phish"})
+    def test_the_button_never_redirects_elsewhere(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        response = admin_client.post(
+            allow_url(seen(api_policy, NEW)), {"confirm": "yes", "next": "https://evil.test/phish"}
+        )
         assert response["Location"] == LIST_URL
 
-    def test_the_button_needs_a_post(self, admin_client: Client, api: CorsPolicy) -> None:
-        assert admin_client.get(allow_url(seen(api, NEW))).status_code == 405
+    def test_the_button_needs_a_post(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        assert admin_client.get(allow_url(seen(api_policy, NEW))).status_code == 405
         assert CorsPolicy.objects.get().allowed_origins == [APP]
 
-    def test_a_row_cleaned_up_meanwhile(self, admin_client: Client, api: CorsPolicy) -> None:
-        row = seen(api, NEW)
+    def test_a_row_cleaned_up_meanwhile(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        row = seen(api_policy, NEW)
         url = allow_url(row)
         row.delete()
         response = admin_client.post(url, {"confirm": "yes"}, follow=True)
@@ -298,18 +294,20 @@ class TestAllow:
             ("warning", "That observed origin no longer exists (it may have been cleaned up).")
         ]
 
-    def test_a_policy_deleted_meanwhile(self, admin_client: Client, api: CorsPolicy) -> None:
-        row = seen(api, NEW)
-        CorsPolicy.objects.filter(pk=api.pk)._raw_delete("default")  # its rows stay until cleaned up
+    def test_a_policy_deleted_meanwhile(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        row = seen(api_policy, NEW)
+        CorsPolicy.objects.filter(pk=api_policy.pk)._raw_delete("default")  # its rows stay until cleaned up
         page = admin_client.post(allow_url(row))
-        assert page.context["missing"] == [f"Policy {api.pk} no longer exists; https://new.example.com not allowed."]
+        assert page.context["missing"] == [
+            f"Policy {api_policy.pk} no longer exists; https://new.example.com not allowed."
+        ]
         response = admin_client.post(allow_url(row), {"confirm": "yes"}, follow=True)
         assert shown_messages(response) == [
-            ("error", f"Policy {api.pk} no longer exists; https://new.example.com not allowed.")
+            ("error", f"Policy {api_policy.pk} no longer exists; https://new.example.com not allowed.")
         ]
 
-    def test_an_origin_already_allowed(self, admin_client: Client, api: CorsPolicy) -> None:
-        row = seen(api, APP, reason="method")
+    def test_an_origin_already_allowed(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        row = seen(api_policy, APP, reason="method")
         assert admin_client.post(allow_url(row)).context["can_apply"] is False
         response = admin_client.post(allow_url(row), {"confirm": "yes"}, follow=True)
         assert shown_messages(response) == [
@@ -322,7 +320,7 @@ class TestAllow:
         assert CorsPolicy.objects.get().allowed_origins == [APP]
 
     def test_a_report_only_policy_gets_the_origin(
-        self, admin_client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
+        self, admin_client: Client, api_policy: CorsPolicy, make_policy: Callable[..., CorsPolicy]
     ) -> None:
         tight = make_policy(name="tight", path_pattern="/t/**", allowed_origins=[], report_only=True)
         row = seen(tight, APP, report_only=True, enforced_verdict="allowed")
@@ -335,9 +333,11 @@ class TestAllow:
         ]
         assert CorsPolicy.objects.get(pk=tight.pk).allowed_origins == [APP]
 
-    def test_validation_failure_is_explained_and_nothing_changes(self, admin_client: Client, api: CorsPolicy) -> None:
-        CorsPolicy.objects.filter(pk=api.pk).update(path_pattern="t/**")  # written around the validators
-        row = seen(api, NEW)
+    def test_validation_failure_is_explained_and_nothing_changes(
+        self, admin_client: Client, api_policy: CorsPolicy
+    ) -> None:
+        CorsPolicy.objects.filter(pk=api_policy.pk).update(path_pattern="t/**")  # written around the validators
+        row = seen(api_policy, NEW)
         expected = (
             "Path pattern: 't/**' must start with '/' (a path or glob, such as /t/**) or with '^' (a regular "
             "expression)."
@@ -352,8 +352,8 @@ class TestAllow:
         assert CorsPolicy.objects.get().allowed_origins == [APP]
         assert not LogEntry.objects.exists()
 
-    def test_rows_of_unrecorded_origins_cannot_be_allowed(self, admin_client: Client, api: CorsPolicy) -> None:
-        response = self.action(admin_client, [seen(api, "", count=9)], confirm="yes")
+    def test_rows_of_unrecorded_origins_cannot_be_allowed(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        response = self.action(admin_client, [seen(api_policy, "", count=9)], confirm="yes")
         assert shown_messages(response)[0] == (
             "warning",
             "Those rows count requests whose origin was not recorded: there is no origin to allow.",
@@ -476,19 +476,19 @@ class TestAllowIsNeverOneClick:
 
 
 class TestPolicyPages:
-    def test_change_page_lists_the_top_recent_origins(self, admin_client: Client, api: CorsPolicy) -> None:
-        seen(api, APP, "allowed", "", count=40)
-        seen(api, "https://b.test", count=2)
-        seen(api, "https://a.test", count=9)
-        seen(api, "https://c.test", reason="method", count=5)
-        seen(api, "https://old.test", count=99, ago=timedelta(days=8))
-        response = admin_client.get(change_url(api))
+    def test_change_page_lists_the_top_recent_origins(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        seen(api_policy, APP, "allowed", "", count=40)
+        seen(api_policy, "https://b.test", count=2)
+        seen(api_policy, "https://a.test", count=9)
+        seen(api_policy, "https://c.test", reason="method", count=5)
+        seen(api_policy, "https://old.test", count=99, ago=timedelta(days=8))
+        response = admin_client.get(change_url(api_policy))
         observed = response.context["cors_observed"]
         assert [(title, [(row.origin, row.count) for row in rows]) for title, rows, _ in observed["columns"]] == [
             ("Allowed", [(APP, 40)]),
             ("Refused", [("https://a.test", 9), ("https://c.test", 5), ("https://b.test", 2)]),
         ]
-        assert observed["list_url"] == f"{LIST_URL}?policy__id__exact={api.pk}"
+        assert observed["list_url"] == f"{LIST_URL}?policy__id__exact={api_policy.pk}"
         html = render_to_string(INCLUDE, {"cors_observed": observed})
         assert "Observed origins (last 7 days)" in html
         assert re.findall(r"<td><code>([^<]*)</code></td>\s*<td>([^<]*)</td>\s*<td>(\d+)</td>", html) == [
@@ -501,7 +501,7 @@ class TestPolicyPages:
         assert re.findall(r'formaction="([^"]*)"', html) == [allow_url(a), allow_url(b)]
 
     def test_report_only_policy_page(
-        self, admin_client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
+        self, admin_client: Client, api_policy: CorsPolicy, make_policy: Callable[..., CorsPolicy]
     ) -> None:
         tight = make_policy(name="tight", path_pattern="/t/**", allowed_origins=[NEW], report_only=True)
         seen(tight, APP, report_only=True, enforced_verdict="allowed")
@@ -519,37 +519,35 @@ class TestPolicyPages:
         assert report_only_checkbox(response.content.decode()) == '<input type="checkbox" id="id_report_only" checked>'
 
     def test_report_only_policies_show_in_the_policy_list(
-        self, admin_client: Client, api: CorsPolicy, make_policy: Callable[..., CorsPolicy]
+        self, admin_client: Client, api_policy: CorsPolicy, make_policy: Callable[..., CorsPolicy]
     ) -> None:
         make_policy(name="tight", path_pattern="/t/**", priority=100, report_only=True)
         html = admin_client.get(POLICIES_URL).content.decode()
         assert re.findall(r'<th class="field-name"><a href="[^"]*">([^<]*)</a></th>', html) == ["api", "tight"]
         assert cells(html, "precedence_rank") == ["1", "report-only"]
 
-    def test_report_only_can_be_set_in_the_form(self, admin_client: Client, api: CorsPolicy) -> None:
-        html = admin_client.get(change_url(api)).content.decode()
+    def test_report_only_can_be_set_in_the_form(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        html = admin_client.get(change_url(api_policy)).content.decode()
         assert report_only_checkbox(html) == '<input type="checkbox" id="id_report_only">'
 
     def test_saving_the_form_with_report_only(self, admin_client: Client) -> None:
-        from tests.test_admin import form_data
-
         response = admin_client.post(f"{POLICIES_URL}add/", form_data(name="tight", report_only="on"))
         assert response.status_code == 302
         assert CorsPolicy.objects.get(name="tight").report_only is True
 
     def test_deleting_a_policy_neither_lists_nor_needs_its_observed_origins(
-        self, staff: Callable[..., Client], api: CorsPolicy
+        self, staff: Callable[..., Client], api_policy: CorsPolicy
     ) -> None:
         for n in range(3):
-            seen(api, f"https://o{n}.test")
+            seen(api_policy, f"https://o{n}.test")
         client = staff("view_corspolicy", "delete_corspolicy")
-        confirm = client.get(f"{POLICIES_URL}{api.pk}/delete/")
+        confirm = client.get(f"{POLICIES_URL}{api_policy.pk}/delete/")
         assert confirm.status_code == 200
         content = confirm.content.decode()
         main = content[content.index('id="content"') :]  # Django 4.2's admin has no <main>
         assert "Observed origin" not in main  # neither listed nor in the summary
         assert "<li>CORS policies: 1</li>" in main
-        response = client.post(f"{POLICIES_URL}{api.pk}/delete/", {"post": "yes"})
+        response = client.post(f"{POLICIES_URL}{api_policy.pk}/delete/", {"post": "yes"})
         assert response.status_code == 302
         assert not CorsPolicy.objects.exists()
         assert not ObservedOrigin.objects.exists()
@@ -569,11 +567,11 @@ def report_only_checkbox(html: str) -> str:
 
 
 class TestNotRecorded:
-    def test_the_list_shows_them_and_says_how_many(self, admin_client: Client, api: CorsPolicy) -> None:
-        seen(api, "", count=1234)
-        seen(api, "", verdict="allowed", reason="", count=6)
-        seen(api, "", reason="headers", count=1000, ago=timedelta(days=8))  # older than the week counted
-        seen(api, NEW)
+    def test_the_list_shows_them_and_says_how_many(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        seen(api_policy, "", count=1234)
+        seen(api_policy, "", verdict="allowed", reason="", count=6)
+        seen(api_policy, "", reason="headers", count=1000, ago=timedelta(days=8))  # older than the week counted
+        seen(api_policy, NEW)
         response = admin_client.get(LIST_URL)
         html = response.content.decode()
         not_recorded = '<em class="cors-not-recorded">origins not recorded (no room left)</em>'
@@ -589,15 +587,15 @@ class TestNotRecorded:
             )
         ]
 
-    def test_no_message_without_them(self, admin_client: Client, api: CorsPolicy) -> None:
-        seen(api, NEW)
+    def test_no_message_without_them(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        seen(api_policy, NEW)
         assert shown_messages(admin_client.get(LIST_URL)) == []
 
-    def test_the_policy_page_counts_them_per_verdict(self, admin_client: Client, api: CorsPolicy) -> None:
-        seen(api, "", count=77)
-        seen(api, "", reason="method", count=3)
-        seen(api, NEW, count=5)
-        observed = admin_client.get(change_url(api)).context["cors_observed"]
+    def test_the_policy_page_counts_them_per_verdict(self, admin_client: Client, api_policy: CorsPolicy) -> None:
+        seen(api_policy, "", count=77)
+        seen(api_policy, "", reason="method", count=3)
+        seen(api_policy, NEW, count=5)
+        observed = admin_client.get(change_url(api_policy)).context["cors_observed"]
         assert [(title, [row.origin for row in rows], dropped) for title, rows, dropped in observed["columns"]] == [
             ("Allowed", [], 0),
             ("Refused", [NEW], 80),

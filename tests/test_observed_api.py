@@ -12,7 +12,7 @@ from django.contrib.admin.models import LogEntry
 from rest_framework.test import APIClient
 
 from cors_policies.models import CorsPolicy, ObservedOrigin
-from tests.test_api import client_for, make_user
+from tests.helpers import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def api() -> APIClient:
+def viewer_client() -> APIClient:
     return client_for(make_user("viewer", "view"))
 
 
@@ -58,8 +58,8 @@ def origins(response: Any) -> list[tuple[str, str, str]]:
     return [(row["policy_name"], row["origin"], row["reason"]) for row in response.json()["results"]]
 
 
-def test_rows_newest_first_with_every_field(api: APIClient, rows: dict[str, ObservedOrigin]) -> None:
-    response = api.get(OBSERVED)
+def test_rows_newest_first_with_every_field(viewer_client: APIClient, rows: dict[str, ObservedOrigin]) -> None:
+    response = viewer_client.get(OBSERVED)
     assert response.status_code == 200
     body = response.json()
     assert (body["count"], body["next"], body["previous"]) == (4, None, None)
@@ -111,18 +111,20 @@ def test_rows_newest_first_with_every_field(api: APIClient, rows: dict[str, Obse
         ),
     ],
 )
-def test_filters(api: APIClient, rows: dict[str, ObservedOrigin], query: dict[str, str], expected: list[Any]) -> None:
-    assert origins(api.get(OBSERVED, query)) == expected
+def test_filters(
+    viewer_client: APIClient, rows: dict[str, ObservedOrigin], query: dict[str, str], expected: list[Any]
+) -> None:
+    assert origins(viewer_client.get(OBSERVED, query)) == expected
 
 
-def test_filter_by_policy(api: APIClient, rows: dict[str, ObservedOrigin]) -> None:
+def test_filter_by_policy(viewer_client: APIClient, rows: dict[str, ObservedOrigin]) -> None:
     tight = rows["report"].policy_id
-    assert origins(api.get(OBSERVED, {"policy": tight})) == [("tight", "https://app.example.com", "origin")]
-    assert origins(api.get(OBSERVED, {"policy": 2**63 - 1})) == []
+    assert origins(viewer_client.get(OBSERVED, {"policy": tight})) == [("tight", "https://app.example.com", "origin")]
+    assert origins(viewer_client.get(OBSERVED, {"policy": 2**63 - 1})) == []
 
 
-def test_pagination(api: APIClient, rows: dict[str, ObservedOrigin]) -> None:
-    body = api.get(OBSERVED, {"page_size": 3, "page": 2}).json()
+def test_pagination(viewer_client: APIClient, rows: dict[str, ObservedOrigin]) -> None:
+    body = viewer_client.get(OBSERVED, {"page_size": 3, "page": 2}).json()
     assert (body["count"], len(body["results"]), body["next"]) == (4, 1, None)
     assert body["previous"] == "http://testserver/api/cors/observed/?page_size=3"
 
@@ -160,16 +162,16 @@ def test_pagination(api: APIClient, rows: dict[str, ObservedOrigin]) -> None:
     ],
 )
 def test_bad_parameters_are_a_400_saying_what_to_write(
-    api: APIClient, rows: dict[str, ObservedOrigin], query: dict[str, str], errors: dict[str, list[str]]
+    viewer_client: APIClient, rows: dict[str, ObservedOrigin], query: dict[str, str], errors: dict[str, list[str]]
 ) -> None:
-    response = api.get(OBSERVED, query)
+    response = viewer_client.get(OBSERVED, query)
     assert response.status_code == 400
     assert response.json() == errors
 
 
-def test_read_only(api: APIClient) -> None:
+def test_read_only(viewer_client: APIClient) -> None:
     admin = client_for(make_user("root", superuser=True))
-    for client in (api, admin):
+    for client in (viewer_client, admin):
         response = client.post(OBSERVED, {}, format="json")
         assert response.status_code == 405
         assert response.json() == {"detail": 'Method "POST" not allowed.'}

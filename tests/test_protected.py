@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import AsyncClient, Client
 from rest_framework.test import APIClient
@@ -38,13 +37,6 @@ def catch_all(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
         allowed_headers=["Content-Type", "X-CSRFToken"],
         allow_credentials=True,
     )
-
-
-@pytest.fixture
-def api() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_superuser("root", "root@example.com", None))
-    return client
 
 
 # -- the middleware ------------------------------------------------------------------------------------
@@ -153,12 +145,14 @@ def only_protected_message(pattern: str, shown: str) -> str:
 
 
 @pytest.mark.parametrize(("pattern", "shown"), ONLY_PROTECTED)
-def test_api_refuses_a_policy_that_only_matches_protected_paths(api: APIClient, pattern: str, shown: str) -> None:
+def test_api_refuses_a_policy_that_only_matches_protected_paths(
+    api_client: APIClient, pattern: str, shown: str
+) -> None:
     body = {"name": "x", "path_pattern": pattern, "allowed_origins": [EVIL], "allow_credentials": True}
-    response = api.post(POLICIES, body, format="json")
+    response = api_client.post(POLICIES, body, format="json")
     assert response.status_code == 400
     assert response.json() == {"path_pattern": [only_protected_message(pattern, shown)]}
-    imported = api.post(f"{POLICIES}import/", {"policies": [body]}, format="json")
+    imported = api_client.post(f"{POLICIES}import/", {"policies": [body]}, format="json")
     assert imported.json() == {"policies": {"0": {"path_pattern": [only_protected_message(pattern, shown)]}}}
     assert not CorsPolicy.objects.exists()
 
@@ -194,8 +188,12 @@ OVERLAPPING = [
 
 
 @pytest.mark.parametrize(("pattern", "shown"), OVERLAPPING)
-def test_a_policy_overlapping_protected_paths_is_saved_with_a_warning(api: APIClient, pattern: str, shown: str) -> None:
-    response = api.post(POLICIES, {"name": "x", "path_pattern": pattern, "allowed_origins": [EVIL]}, format="json")
+def test_a_policy_overlapping_protected_paths_is_saved_with_a_warning(
+    api_client: APIClient, pattern: str, shown: str
+) -> None:
+    response = api_client.post(
+        POLICIES, {"name": "x", "path_pattern": pattern, "allowed_origins": [EVIL]}, format="json"
+    )
     assert response.status_code == 201, response.json()
     warnings = [w for w in response.json()["warnings"] if w["code"] == "protected_paths"]
     assert warnings == [
@@ -209,8 +207,10 @@ def test_a_policy_overlapping_protected_paths_is_saved_with_a_warning(api: APICl
 
 
 @pytest.mark.parametrize("pattern", ["/api/public/**", "/health", "^/api/public/", "/adminx/**", "/api/corsx/**"])
-def test_a_policy_clear_of_protected_paths_gets_no_such_warning(api: APIClient, pattern: str) -> None:
-    response = api.post(POLICIES, {"name": "x", "path_pattern": pattern, "allowed_origins": [EVIL]}, format="json")
+def test_a_policy_clear_of_protected_paths_gets_no_such_warning(api_client: APIClient, pattern: str) -> None:
+    response = api_client.post(
+        POLICIES, {"name": "x", "path_pattern": pattern, "allowed_origins": [EVIL]}, format="json"
+    )
     assert response.status_code == 201
     assert [w["code"] for w in response.json()["warnings"]] == []
 
@@ -223,9 +223,9 @@ def test_the_admin_shows_the_warning(admin_client: Client, catch_all: CorsPolicy
 # -- the tester and evaluate say why ---------------------------------------------------------------------
 
 
-def test_evaluate_says_a_protected_path_is_left_alone(api: APIClient, catch_all: CorsPolicy) -> None:
+def test_evaluate_says_a_protected_path_is_left_alone(api_client: APIClient, catch_all: CorsPolicy) -> None:
     request = {"origin": EVIL, "method": "DELETE", "path": "/admin/auth/user/1/delete/", "preflight": True}
-    data = api.post("/api/cors/evaluate/", request, format="json").json()
+    data = api_client.post("/api/cors/evaluate/", request, format="json").json()
     reason = (
         "/admin/auth/user/1/delete/ is under /admin/ (admin:index), a protected path: no policy decorates or "
         "preflights it, whatever the policies say (CORS_POLICIES['PROTECTED_PATHS'])"

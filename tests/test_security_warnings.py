@@ -19,6 +19,7 @@ from cors_policies.engine import PolicySpec
 from cors_policies.forms import CorsPolicyForm
 from cors_policies.models import CorsPolicy
 from testproject.demo.management.commands.demo_setup import DEMO_POLICIES
+from tests.helpers import change_url
 
 pytestmark = pytest.mark.django_db
 
@@ -36,15 +37,8 @@ def protected_warning() -> str:
     return warning.message
 
 
-@pytest.fixture
-def api(admin_user: Any) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(admin_user)
-    return client
-
-
-def test_the_api_returns_the_warnings_of_a_policy(api: APIClient) -> None:
-    response = api.post(
+def test_the_api_returns_the_warnings_of_a_policy(api_client: APIClient) -> None:
+    response = api_client.post(
         POLICIES,
         {"name": "sandbox", "path_pattern": "/x", "allowed_origins": ["null", "https://app.example.com"]},
         format="json",
@@ -53,38 +47,38 @@ def test_the_api_returns_the_warnings_of_a_policy(api: APIClient) -> None:
     assert response.json()["warnings"] == [{"code": "null_origin", "message": NULL_WARNING.message}]
 
     detail = f"{POLICIES}{response.json()['id']}/"
-    fixed = api.patch(detail, {"allowed_origins": ["https://app.example.com"]}, format="json")
+    fixed = api_client.patch(detail, {"allowed_origins": ["https://app.example.com"]}, format="json")
     assert fixed.status_code == 200
     assert fixed.json()["warnings"] == []
 
 
-def test_warnings_are_read_only_and_a_get_body_can_be_put_back(api: APIClient) -> None:
+def test_warnings_are_read_only_and_a_get_body_can_be_put_back(api_client: APIClient) -> None:
     policy = CorsPolicy.objects.create(name="all", path_pattern="/**", allowed_origins=["*"])
-    got = api.get(f"{POLICIES}{policy.pk}/").json()
+    got = api_client.get(f"{POLICIES}{policy.pk}/").json()
     assert got["warnings"] == [
         {"code": "catch_all_any_origin", "message": CATCH_ALL_WARNING.message},
         {"code": "protected_paths", "message": protected_warning()},  # /** also matches the admin
     ]
 
-    put = api.put(f"{POLICIES}{policy.pk}/", {**got, "warnings": [], "description": "d"}, format="json")
+    put = api_client.put(f"{POLICIES}{policy.pk}/", {**got, "warnings": [], "description": "d"}, format="json")
     assert put.status_code == 200, put.json()
     assert put.json()["warnings"] == got["warnings"]  # computed from the policy, never taken from the body
 
 
-def test_the_list_carries_warnings_and_the_export_does_not(api: APIClient) -> None:
+def test_the_list_carries_warnings_and_the_export_does_not(api_client: APIClient) -> None:
     CorsPolicy.objects.create(name="a", path_pattern="/a", allowed_origins=["null"])
     CorsPolicy.objects.create(name="b", path_pattern="/b", allowed_origins=["https://app.example.com"])
-    results = api.get(POLICIES, {"ordering": "name"}).json()["results"]
+    results = api_client.get(POLICIES, {"ordering": "name"}).json()["results"]
     assert [(row["name"], [w["code"] for w in row["warnings"]]) for row in results] == [
         ("a", ["null_origin"]),
         ("b", []),
     ]
-    exported = api.get(f"{POLICIES}export/").json()["policies"]
+    exported = api_client.get(f"{POLICIES}export/").json()["policies"]
     assert all("warnings" not in policy for policy in exported)
 
 
-def test_the_schema_documents_warnings_as_read_only(api: APIClient) -> None:
-    schema = api.get("/api/cors/schema/", {"format": "json"}).json()
+def test_the_schema_documents_warnings_as_read_only(api_client: APIClient) -> None:
+    schema = api_client.get("/api/cors/schema/", {"format": "json"}).json()
     prop = schema["components"]["schemas"]["CorsPolicy"]["properties"]["warnings"]
     assert prop["readOnly"] is True
     assert prop["type"] == "array"
@@ -106,10 +100,6 @@ def test_the_serializer_computes_warnings_from_the_policy_alone() -> None:
 
 
 # -- the admin -------------------------------------------------------------------------------------
-
-
-def change_url(policy: CorsPolicy) -> str:
-    return f"/admin/cors_policies/corspolicy/{policy.pk}/change/"
 
 
 def shown_warnings(page: str) -> list[tuple[str, str]]:

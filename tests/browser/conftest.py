@@ -19,6 +19,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.test import override_settings
+from pytest_django.live_server_helper import LiveServer
+
+from testproject import settings as demo_settings
 
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_ENV = "CORS_POLICIES_REQUIRE_BROWSER"
@@ -80,9 +84,20 @@ def browser() -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(scope="package")
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """pytest-django's live server, its request handler built with the demo's middleware (the origin log counts
+    what reaches the server): a handler reads MIDDLEWARE once, when the server starts."""
+    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    with override_settings(MIDDLEWARE=demo_settings.MIDDLEWARE):
+        server = LiveServer(addr)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _demo(demo: None) -> None:
+    """The browser tests drive the demo project: its pages, the views its policies cover, its origin log."""
 
 
 @pytest.fixture
