@@ -216,6 +216,7 @@ class CorsPolicy(models.Model):
     def clean(self) -> None:
         self.normalize()
         validators.validate_policy(allowed_origins=self.allowed_origins, allow_credentials=self.allow_credentials)
+        validators.validate_policy_budgets(self)
 
 
 class PolicySetVersion(models.Model):
