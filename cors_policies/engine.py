@@ -18,10 +18,15 @@ from typing import Any, Final
 
 from publicsuffixlist import PublicSuffixList
 
-from .regex import RegexError, RegexSet, compile_regex, regex_set
+from .regex import RegexError, RegexSet, compile_regex, encode, program_size
 
 __all__ = [
+    "MAX_GLOB_STEPS",
     "MAX_ORIGIN_LENGTH",
+    "MAX_ORIGIN_REGEX_PROGRAM",
+    "MAX_REGEX_ORIGIN_LENGTH",
+    "MAX_REGEX_PATH_LENGTH",
+    "MAX_REGEX_PATH_PROGRAM",
     "SAFELISTED_METHODS",
     "Decision",
     "OriginEntry",
@@ -34,6 +39,8 @@ __all__ = [
     "parse_origin_entry",
     "parse_path_pattern",
     "parse_request_origin",
+    "parsed_path_pattern",
+    "path_costs",
     "printable",
 ]
 
@@ -41,6 +48,34 @@ __all__ = [
 MAX_ORIGIN_LENGTH: Final = 2048
 #: Longest Access-Control-Request-Headers value we parse (browsers cap safelisted values far lower).
 MAX_REQUEST_HEADERS_LENGTH: Final = 8192
+#: Most comma-separated entries of Access-Control-Request-Headers we read: each costs a step, and a page's
+#: request cannot carry that many header fields anyway (gunicorn refuses more than 100, Django's test
+#: server and nginx far fewer in practice). More is malformed, as a value over the length above is.
+MAX_REQUEST_HEADER_NAMES: Final = 128
+
+# The bound on what one request costs (SECURITY.md, "Worst case"; bench/worst_case.py). RE2 runs in linear
+# time, but the time per byte is not fixed: a byte can make its automaton build a new state (one whose
+# cache it has never needed: a regex can be written so that every byte of a crafted text does), and a
+# state costs as many steps as the program has instructions. A request's regex work is therefore bounded
+# by the bytes each automaton reads times the instructions it holds, and both are capped here.
+
+#: Longest path (in UTF-8 bytes: characters, for an ASCII path) that regex path patterns read. A longer
+#: path is matched by literal and glob patterns only; when a regex policy could outrank what they find,
+#: no policy applies to it (refused, rather than answered by a policy that might not be the right one).
+MAX_REGEX_PATH_LENGTH: Final = 512
+#: RE2 instructions (:func:`~cors_policies.regex.program_size`) of every regex path pattern, and every glob
+#: with '**' in more than one place (matched by the same automaton), of the enabled policies together,
+#: enforced and report-only alike: one pass over the path runs them all.
+MAX_REGEX_PATH_PROGRAM: Final = 160
+#: Longest Origin that origin regexes read: a serialized origin with a DNS name (253 characters at most)
+#: fits. A longer Origin is matched by exact origins and wildcards only.
+MAX_REGEX_ORIGIN_LENGTH: Final = 300
+#: RE2 instructions of one policy's origin regexes together: a request to its paths runs them all.
+MAX_ORIGIN_REGEX_PROGRAM: Final = 100
+#: Most trie nodes one path can visit among the globs of the enabled policies (enforced and report-only
+#: together). Globs are matched segment by segment without RE2; what grows the count is '*' where other
+#: globs have a literal segment, since a path then follows both (see :class:`_Node`).
+MAX_GLOB_STEPS: Final = 512
 
 #: Methods a browser never preflights; a policy cannot forbid them (the browser would not ask).
 SAFELISTED_METHODS: Final = frozenset({"GET", "HEAD", "POST"})
@@ -247,7 +282,7 @@ KIND_NAMES: Final = {KIND_LITERAL: "literal path", KIND_GLOB: "glob", KIND_REGEX
 
 @dataclass(frozen=True, slots=True)
 class ParsedPattern:
-    """A path pattern split into what the index needs: its kind, literal prefix and matcher."""
+    """A path pattern split into what the index needs: its kind, segments and matcher."""
 
     kind: int
     source: str
@@ -258,9 +293,45 @@ class ParsedPattern:
     regex: Any = None
     #: For globs: a callable telling whether a whole path matches (truthy) or not.
     matcher: Callable[[str], object] | None = None
-    #: For globs and regexes: the RE2 expression a :class:`RegexSet` matches them with (anchored at the
-    #: start; a glob's also at the end).
+    #: For globs and regexes: the equivalent RE2 expression (anchored at the start; a glob's at the end too).
     expression: str = ""
+    #: Globs in the trie: the segments before the '**' in the middle, if any ('*' for one segment), the
+    #: segments after it (None without one), and whether a '**' ends the glob.
+    tokens: tuple[str, ...] = ()
+    tail: tuple[str, ...] | None = None
+    trailing: bool = False
+    #: Matched by the path automaton: regexes, and globs with '**' in more than one place (not counting a
+    #: last one). ``member`` is what the automaton's RE2 set holds for it.
+    automaton: bool = False
+    member: str = ""
+
+
+def _tokens_match(parts: Sequence[str], segments: Sequence[str]) -> bool:
+    """Each glob part matches the segment in its place (the shorter sequence decides how many)."""
+    return all(
+        segment == part or (part == "*" and segment != "") for part, segment in zip(parts, segments, strict=False)
+    )
+
+
+def _glob_matcher(tokens: tuple[str, ...], tail: tuple[str, ...] | None, trailing: bool) -> Callable[[str], bool]:
+    """Whether a whole path matches a glob of the trie, segment by segment (the index's reference)."""
+
+    def matches(path: str) -> bool:
+        if not path.startswith("/"):
+            return path == "" and trailing and not tokens  # '/**' also matches nothing at all
+        segments = path[1:].split("/")
+        if tail is not None:
+            head = len(tokens)
+            return (
+                len(segments) >= head + len(tail)
+                and _tokens_match(tokens, segments[:head])
+                and _tokens_match(tail, segments[len(segments) - len(tail) :])
+            )
+        if len(segments) != len(tokens) and not (trailing and len(segments) >= len(tokens)):
+            return False
+        return _tokens_match(tokens, segments)
+
+    return matches
 
 
 def parse_path_pattern(pattern: str) -> ParsedPattern:
@@ -280,7 +351,7 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
         except RegexError as exc:
             tail = f": {exc.advice}." if exc.advice else "; fix it, or use a glob such as /api/**."
             raise PatternError(f"{pattern!r} is not a valid regular expression ({exc.reason}){tail}") from None
-        return ParsedPattern(KIND_REGEX, pattern, (), 0, False, compiled, None, pattern)
+        return ParsedPattern(KIND_REGEX, pattern, (), 0, False, compiled, None, pattern, automaton=True, member=pattern)
     if not pattern.startswith("/"):
         raise PatternError(
             f"{pattern!r} must start with '/' (a path or glob, such as /{pattern.lstrip('/')}) "
@@ -300,14 +371,11 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
     prefix: list[str] = []
     literal = 0
     in_prefix = True
-    inner_double = False
     for index, segment in enumerate(segments):
         if segment == "**":
             in_prefix = False
-            last = index == len(segments) - 1
-            inner_double = inner_double or not last
             # "/a/**" also matches "/a"; in the middle "/a/**/b" matches "/a/b" and "/a/x/y/b".
-            parts.append("(?:/.*)?" if last else "(?:/[^/]*)*")
+            parts.append("(?:/.*)?" if index == len(segments) - 1 else "(?:/[^/]*)*")
             continue
         if segment == "*":
             in_prefix = False
@@ -324,9 +392,12 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
         parts.append("/" + re2_escape(segment))
     expression = "(?s)" + "".join(parts)  # a decoded path may contain a newline
     double = "**" in segments
-    if inner_double:
-        # A '**' before the last segment would backtrack in Python's re (O(path x pattern) at least,
-        # more with several); RE2 matches it in one pass.
+    trailing = segments[-1] == "**"
+    body = segments[:-1] if trailing else segments
+    inner = [index for index, segment in enumerate(body) if segment == "**"]
+    if len(inner) > 1 or (inner and trailing):
+        # '**' in several places: which segments each one takes is a search, done by RE2's automaton in one
+        # pass over the path (Python's re would backtrack, O(path x pattern) at least, more with several).
         fullmatch = compile_regex(expression).fullmatch
         return ParsedPattern(
             KIND_GLOB,
@@ -335,13 +406,35 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
             literal,
             True,
             None,
-            lambda path: fullmatch(path.encode("utf-8", "surrogatepass")),
+            lambda path: fullmatch(encode(path)),
             expression,
+            automaton=True,
+            member=expression + r"\z",
         )
-    # Without an inner '**' every part is delimited by '/': one way to match, linear in Python's re,
-    # which answers a short path faster than a call into RE2.
-    compiled = re.compile(expression)
-    return ParsedPattern(KIND_GLOB, pattern, tuple(prefix), literal, double, None, compiled.fullmatch, expression)
+    # At most one '**' before the last segment: the segments before it match the start of the path, those
+    # after it the end, so the trie matches the glob with dictionary look-ups, whatever the path's length.
+    tokens = tuple(body[: inner[0]] if inner else body)
+    after = tuple(body[inner[0] + 1 :]) if inner else None
+    return ParsedPattern(
+        KIND_GLOB,
+        pattern,
+        tuple(prefix),
+        literal,
+        double,
+        None,
+        _glob_matcher(tokens, after, trailing),
+        expression,
+        tokens,
+        after,
+        trailing,
+    )
+
+
+@functools.lru_cache(maxsize=16384)
+def parsed_path_pattern(pattern: str) -> ParsedPattern:
+    """:func:`parse_path_pattern`, remembered: a snapshot rebuilt after one change, or the budgets checked
+    for one write, parse the other policies' patterns again."""
+    return parse_path_pattern(pattern)
 
 
 def re2_escape(text: str) -> str:
@@ -478,6 +571,7 @@ class CompiledPolicy:
         "pattern",
         "preflight_tail",
         "private_network",
+        "program",
         "sort_key",
         "spec",
         "vary",
@@ -488,11 +582,13 @@ class CompiledPolicy:
         self.id = spec.id
         self.name = spec.name
         self.spec = spec
-        self.pattern = parse_path_pattern(spec.path_pattern)
+        self.pattern = parsed_path_pattern(spec.path_pattern)
         pattern = self.pattern
         # Lower sorts first: priority, then kind (literal < glob < regex), more literal segments,
         # globs without '**' before those with it, then the oldest policy.
         self.sort_key = (-spec.priority, pattern.kind, -pattern.literal_segments, pattern.has_double_star, spec.id)
+        #: What the path automaton's budget counts for this policy (0 when the trie or the literals match it).
+        self.program = program_size((pattern.member,)) if pattern.automaton else 0
 
         entries = [parse_origin_entry(origin) for origin in spec.allowed_origins]
         self.any_origin = any(entry.kind == "any" for entry in entries)
@@ -506,8 +602,17 @@ class CompiledPolicy:
         self.wildcards = tuple(
             (entry.scheme, "." + entry.domain, entry.port) for entry in entries if entry.kind == "wildcard"
         )
-        # One pass over the Origin for all of them (each must match the whole Origin).
-        self.origin_regexes = RegexSet(spec.allowed_origin_regexes, full=True) if spec.allowed_origin_regexes else None
+        # One pass over the Origin for all of them (each must match the whole Origin), within the budget.
+        self.origin_regexes = None
+        if spec.allowed_origin_regexes:
+            regexes = tuple(spec.allowed_origin_regexes)
+            size = program_size(regexes)
+            if size > MAX_ORIGIN_REGEX_PROGRAM:
+                raise OriginError(
+                    f"its origin regexes compile to {size:,} RE2 instructions together, over the "
+                    f"{MAX_ORIGIN_REGEX_PROGRAM:,} a policy may have"
+                )
+            self.origin_regexes = RegexSet(regexes, full=True)
 
         self.any_method = "*" in spec.allowed_methods
         self.methods = frozenset(m for m in spec.allowed_methods if m != "*")
@@ -539,10 +644,14 @@ class CompiledPolicy:
         pattern = self.pattern
         if pattern.kind == KIND_LITERAL:
             return path == pattern.source
-        if pattern.kind == KIND_GLOB:
-            assert pattern.matcher is not None
-            return bool(pattern.matcher(path))
-        return pattern.regex.match(path.encode("utf-8", "surrogatepass")) is not None
+        if pattern.automaton:
+            data = encode(path)
+            if len(data) > MAX_REGEX_PATH_LENGTH:
+                return False  # the automaton never reads it (see PolicySet.match)
+            if pattern.kind == KIND_REGEX:
+                return pattern.regex.match(data) is not None
+        assert pattern.matcher is not None
+        return bool(pattern.matcher(path))
 
     def allows_origin(self, origin: str) -> bool:
         """Exact set first (a hit is valid by construction), then the parsed forms."""
@@ -557,7 +666,11 @@ class CompiledPolicy:
         for w_scheme, w_suffix, w_port in self.wildcards:
             if scheme == w_scheme and port == w_port and host.endswith(w_suffix) and len(host) > len(w_suffix):
                 return True
-        return self.origin_regexes is not None and self.origin_regexes.first(origin) is not None
+        return (
+            self.origin_regexes is not None
+            and len(origin) <= MAX_REGEX_ORIGIN_LENGTH
+            and self.origin_regexes.first(origin) is not None
+        )
 
     def describe_origins(self) -> str:
         return ", ".join(self.spec.allowed_origins) + (
@@ -565,31 +678,23 @@ class CompiledPolicy:
         )
 
 
-class _TrieNode:
-    """Globs indexed by their literal leading segments; ``policies`` end their prefix here."""
-
-    __slots__ = ("children", "matcher", "policies")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _TrieNode] = {}
-        self.policies: list[CompiledPolicy] = []
-        #: With many globs here: all of them in one pass (see GLOBS_IN_ONE_PASS).
-        self.matcher: RegexSet | None = None
+# A list of header names (RFC 9110 tokens) separated by commas, with spaces and tabs around them: checked
+# in one RE2 pass (Python's re takes a millisecond over 8 KiB of this grammar), before anything is lower-cased
+# (the Kelvin sign lower-cases to "k").
+_NAME_CHAR: Final = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+_HEADER_LIST: Final = RegexSet([rf"[ \t]*(?:{_NAME_CHAR}+[ \t]*)?(?:,[ \t]*(?:{_NAME_CHAR}+[ \t]*)?)*"], full=True)
 
 
-def _parse_request_headers(value: str) -> list[str] | None:
-    """Access-Control-Request-Headers → lower-case names; None when malformed."""
-    if len(value) > MAX_REQUEST_HEADERS_LENGTH:
+@functools.lru_cache(maxsize=64)
+def _parse_request_headers(value: str) -> tuple[str, ...] | None:
+    """Access-Control-Request-Headers → lower-case names; None when malformed (too long, or more than
+    :data:`MAX_REQUEST_HEADER_NAMES` entries). Remembered, since the enforced and the report-only policy
+    of a path both ask about the same value."""
+    if len(value) > MAX_REQUEST_HEADERS_LENGTH or value.count(",") >= MAX_REQUEST_HEADER_NAMES:
         return None
-    names = []
-    for item in value.split(","):
-        name = item.strip(" \t")
-        if name == "":
-            continue
-        if not is_token(name):
-            return None
-        names.append(name.lower())
-    return names
+    if not _HEADER_LIST.match_data(encode(value)):
+        return None
+    return tuple(name for name in value.lower().replace(" ", "").replace("\t", "").split(",") if name)
 
 
 def printable(value: str, limit: int = 120) -> str:
@@ -599,18 +704,260 @@ def printable(value: str, limit: int = 120) -> str:
     return shown.encode("unicode_escape").decode("ascii")
 
 
-#: A trie node with at least this many globs matches them all in one pass (an RE2 set) rather than one
-#: by one: ten thousand globs under one prefix cost one pass over the path, not ten thousand.
-GLOBS_IN_ONE_PASS: Final = 8
+class _Node:
+    """A node of the glob trie: globs indexed segment by segment, with '*' as an edge of its own.
+
+    A path goes down the literal edge named by each of its segments and the '*' edge at once, so the nodes
+    it visits per segment multiply where globs put '*' beside literal segments. ``weight`` bounds that: the
+    most nodes a path can visit from here (this one, its '*' subtree, its heaviest literal subtree, and the
+    suffix trie of the globs with a '**' here), kept up to date as globs are added, so that the budget
+    :data:`MAX_GLOB_STEPS` holds for the root, whatever the path.
+    """
+
+    __slots__ = ("best", "children", "end", "rest", "star", "tails", "weight")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.star: _Node | None = None
+        #: The best policy whose glob ends here: in the trie of the starts of globs, where the path ends
+        #: too; in a suffix trie, where the glob's last segments matched the path's.
+        self.end: CompiledPolicy | None = None
+        #: The best policy whose glob ends here with '**' (so whatever follows matches).
+        self.rest: CompiledPolicy | None = None
+        #: The globs with a '**' here and more segments after it: those segments, last first, matched
+        #: from the end of the path.
+        self.tails: _Node | None = None
+        self.weight = 1
+        self.best = 0  # the heaviest literal child's weight
+
+    def reweigh(self) -> None:
+        self.weight = (
+            1
+            + (self.tails.weight if self.tails is not None else 0)
+            + (self.star.weight if self.star is not None else 0)
+            + self.best
+        )
 
 
-def _index_globs(root: _TrieNode) -> None:
-    todo = [root]
-    while todo:
-        node = todo.pop()
-        todo.extend(node.children.values())
-        if len(node.policies) >= GLOBS_IN_ONE_PASS:
-            node.matcher = regex_set([p.pattern.expression for p in node.policies], full=True)
+def _grown(root: _Node | None, tokens: Sequence[str], tail: Sequence[str] | None) -> int:
+    """The weight ``root`` would have with one more glob (``tokens``, then ``tail`` after a '**'), computed
+    without adding it, so that a glob over the budget leaves the trie as it was."""
+    nodes: list[_Node | None] = [root]
+    for part in tokens:
+        node = nodes[-1]
+        nodes.append(None if node is None else node.star if part == "*" else node.children.get(part))
+    last = nodes[-1]
+    if tail is not None:
+        tails = last.tails if last is not None else None
+        tails_weight = _grown(tails, tail[::-1], None)
+        old = tails.weight if tails is not None else 0
+        weight = 1 + tails_weight if last is None else last.weight - old + tails_weight
+    else:
+        weight = 1 if last is None else last.weight
+    for part, node in zip(reversed(tokens), reversed(nodes[:-1]), strict=True):
+        if node is None:
+            weight += 1
+        elif part == "*":
+            weight = 1 + (node.tails.weight if node.tails is not None else 0) + weight + node.best
+        else:
+            star = node.star.weight if node.star is not None else 0
+            weight = 1 + (node.tails.weight if node.tails is not None else 0) + star + max(node.best, weight)
+    return weight
+
+
+def _add(root: _Node, tokens: Sequence[str], tail: Sequence[str] | None) -> _Node:
+    """Add a glob's nodes and re-weigh them up to ``root``; returns the node its policy belongs to."""
+    nodes = [root]
+    for part in tokens:
+        node = nodes[-1]
+        if part == "*":
+            if node.star is None:
+                node.star = _Node()
+            nodes.append(node.star)
+        else:
+            child = node.children.get(part)
+            if child is None:
+                child = node.children[part] = _Node()
+            nodes.append(child)
+    owner = last = nodes[-1]
+    if tail is not None:
+        if last.tails is None:
+            last.tails = _Node()
+        owner = _add(last.tails, tail[::-1], None)
+    last.reweigh()
+    for index in range(len(tokens) - 1, -1, -1):
+        node, child = nodes[index], nodes[index + 1]
+        if tokens[index] != "*":
+            node.best = max(node.best, child.weight)  # weights only grow as globs are added
+        node.reweigh()
+    return owner
+
+
+def _best_glob(root: _Node, path: str) -> CompiledPolicy | None:
+    """The best glob of the trie matching the whole ``path``: at most ``root.weight`` node visits, each a
+    dictionary look-up or two, however long the path and however many globs."""
+    if not path.startswith("/"):
+        return root.rest if path == "" else None
+    best: CompiledPolicy | None = None
+    length = len(path)
+    active = [root]
+    position = 0  # where the segments matched so far end: a '/', or the end of the path
+    while True:
+        for node in active:
+            found = node.rest
+            if found is not None and (best is None or found.sort_key < best.sort_key):
+                best = found
+            if node.tails is not None:
+                found = _best_tail(node.tails, path, position)
+                if found is not None and (best is None or found.sort_key < best.sort_key):
+                    best = found
+        if position == length:
+            for node in active:
+                found = node.end
+                if found is not None and (best is None or found.sort_key < best.sort_key):
+                    best = found
+            return best
+        stop = path.find("/", position + 1)
+        if stop < 0:
+            stop = length
+        segment = path[position + 1 : stop]
+        following = []
+        for node in active:
+            if node.children:
+                child = node.children.get(segment)
+                if child is not None:
+                    following.append(child)
+            if node.star is not None and segment:
+                following.append(node.star)
+        if not following:
+            return best
+        active = following
+        position = stop
+
+
+def _best_tail(root: _Node, path: str, start: int) -> CompiledPolicy | None:
+    """The best glob of a suffix trie whose last segments are the path's, all of them after ``start``
+    (where the segments before the glob's '**' ended): '**' takes what lies between, possibly nothing."""
+    best: CompiledPolicy | None = None
+    active = [root]
+    end = len(path)
+    while True:
+        slash = path.rfind("/", start, end)
+        if slash < 0:
+            return best
+        segment = path[slash + 1 : end]
+        following = []
+        for node in active:
+            if node.children:
+                child = node.children.get(segment)
+                if child is not None:
+                    following.append(child)
+            if node.star is not None and segment:
+                following.append(node.star)
+        for node in following:
+            found = node.end
+            if found is not None and (best is None or found.sort_key < best.sort_key):
+                best = found
+        if not following:
+            return best
+        active = following
+        end = slash
+
+
+class _Automaton:
+    """The regex path patterns of a policy set and of its report-only set, with the globs that have '**' in
+    several places: one RE2 pass over at most :data:`MAX_REGEX_PATH_LENGTH` bytes of the path answers
+    both sets (the middleware asks one right after the other, so the last answer is kept)."""
+
+    __slots__ = ("_last", "regexes")
+
+    def __init__(self, members: Sequence[str]) -> None:
+        self.regexes = RegexSet(members, full=False)
+        self._last: tuple[str, list[int] | None] | None = None
+
+    def matching(self, path: str) -> list[int] | None:
+        """Indices of the members matching ``path``, ascending; None for a path too long to read."""
+        last = self._last  # one read: another thread may replace it, never half of it
+        if last is not None and last[0] == path:
+            return last[1]
+        found: list[int] | None = None
+        if len(path) <= MAX_REGEX_PATH_LENGTH:
+            data = encode(path)
+            if len(data) <= MAX_REGEX_PATH_LENGTH:
+                found = self.regexes.match_data(data)
+        self._last = (path, found)
+        return found
+
+
+class _Part:
+    """What one set (the enforced policies, or the report-only ones) is indexed by while it is built."""
+
+    def __init__(self) -> None:
+        self.policies: list[CompiledPolicy] = []
+        self.literal: dict[str, CompiledPolicy] = {}
+        self.root = _Node()
+        self.globs = False
+        self.regexes: list[CompiledPolicy] = []
+
+
+def _admit(policies: Sequence[CompiledPolicy], errors: list[str]) -> tuple[_Part, _Part]:
+    """Index ``policies`` (in precedence order, the enforced before the report-only ones) within the
+    budgets; one that would exceed a budget is skipped with an error, never changed. So the policies of
+    lower precedence give way, report-only ones first."""
+    enforced, reports = _Part(), _Part()
+    program = 0
+    for policy in policies:
+        part, other = (reports, enforced) if policy.spec.report_only else (enforced, reports)
+        pattern = policy.pattern
+        if pattern.automaton:
+            if program + policy.program > MAX_REGEX_PATH_PROGRAM:
+                errors.append(
+                    f"policy {policy.id} {policy.name!r} skipped: its path pattern {pattern.source!r} would bring "
+                    f"the regex path patterns (and globs with '**' in several places) of the enabled policies to "
+                    f"{program + policy.program:,} RE2 instructions, over the {MAX_REGEX_PATH_PROGRAM:,} allowed"
+                )
+                continue
+            program += policy.program
+            part.regexes.append(policy)
+        elif pattern.kind == KIND_GLOB:
+            steps = _grown(part.root, pattern.tokens, pattern.tail) + (other.root.weight if other.globs else 0)
+            if steps > MAX_GLOB_STEPS:
+                errors.append(
+                    f"policy {policy.id} {policy.name!r} skipped: its glob {pattern.source!r} would let one path "
+                    f"visit {steps:,} glob segments, over the {MAX_GLOB_STEPS:,} allowed"
+                )
+                continue
+            owner = _add(part.root, pattern.tokens, pattern.tail)
+            part.globs = True
+            if pattern.trailing:
+                if owner.rest is None:
+                    owner.rest = policy
+            elif owner.end is None:
+                owner.end = policy
+        else:
+            part.literal.setdefault(pattern.source, policy)
+        part.policies.append(policy)
+    return enforced, reports
+
+
+def path_costs(patterns: Iterable[tuple[str, bool]]) -> tuple[int, int]:
+    """What enabled path patterns, given as (pattern, report only), cost together: the glob steps and the
+    RE2 instructions of regex paths, as :class:`PolicySet` measures them against :data:`MAX_GLOB_STEPS` and
+    :data:`MAX_REGEX_PATH_PROGRAM`. Patterns that do not parse are left out (serving skips them)."""
+    roots = (_Node(), _Node())
+    used = [False, False]
+    program = 0
+    for pattern, report_only in patterns:
+        try:
+            parsed = parsed_path_pattern(pattern)
+            if parsed.automaton:
+                program += program_size((parsed.member,))
+        except (PatternError, TypeError, ValueError):
+            continue
+        if parsed.kind == KIND_GLOB and not parsed.automaton:
+            _add(roots[bool(report_only)], parsed.tokens, parsed.tail)
+            used[bool(report_only)] = True
+    return sum(root.weight for root, on in zip(roots, used, strict=True) if on), program
 
 
 class PolicySet:
@@ -619,53 +966,58 @@ class PolicySet:
     ``policies`` are the enforced ones, in precedence order. Report-only policies never take part in that
     precedence: they form a set of their own, ``report_only`` (None when there are none, so the hot path
     pays one attribute test), indexed and ordered by the same rules among themselves.
+
+    What a path costs is bounded by construction: a literal pattern is a dictionary look-up; globs are
+    matched by a trie of at most :data:`MAX_GLOB_STEPS` node visits; regex path patterns (and globs with
+    '**' in several places) by one RE2 pass shared with the report-only set, over at most
+    :data:`MAX_REGEX_PATH_LENGTH` bytes, of at most :data:`MAX_REGEX_PATH_PROGRAM` instructions. Policies
+    beyond a budget are skipped when the set is built and reported in ``errors``.
     """
 
-    __slots__ = ("_literal", "_regex_set", "_regexes", "_trie", "errors", "policies", "report_only", "version")
+    __slots__ = (
+        "_automaton",
+        "_globs",
+        "_literal",
+        "_offset",
+        "_regexes",
+        "_root",
+        "errors",
+        "policies",
+        "report_only",
+        "version",
+    )
 
-    def __init__(
-        self,
-        policies: Iterable[CompiledPolicy],
-        version: Any = None,
-        errors: Sequence[str] = (),
-        *,
-        reporting: bool = False,
-    ) -> None:
+    def __init__(self, policies: Iterable[CompiledPolicy], version: Any = None, errors: Sequence[str] = ()) -> None:
         ordered = sorted(policies, key=lambda p: p.sort_key)
+        messages = list(errors)
+        enforced, reports = _admit(
+            [p for p in ordered if not p.spec.report_only] + [p for p in ordered if p.spec.report_only], messages
+        )
+        members = [p.pattern.member for p in enforced.regexes + reports.regexes]
+        automaton = _Automaton(members) if members else None
+        self._index(enforced, automaton, 0, version, messages)
         self.report_only: PolicySet | None = None
-        if not reporting:  # this is the enforced set: split the report-only policies off
-            reports = [p for p in ordered if p.spec.report_only]
-            if reports:
-                ordered = [p for p in ordered if not p.spec.report_only]
-                self.report_only = PolicySet(reports, version, reporting=True)
-        self.policies: tuple[CompiledPolicy, ...] = tuple(ordered)
+        if reports.policies:
+            report = PolicySet.__new__(PolicySet)
+            report._index(reports, automaton, len(enforced.regexes), version, ())
+            report.report_only = None
+            self.report_only = report
+
+    def _index(self, part: _Part, automaton: _Automaton | None, offset: int, version: Any, errors: Any) -> None:
+        self.policies: tuple[CompiledPolicy, ...] = tuple(part.policies)
         self.version = version
         self.errors = tuple(errors)
-        literal: dict[str, CompiledPolicy] = {}
-        trie = _TrieNode()
-        regexes: list[CompiledPolicy] = []
-        for policy in self.policies:  # in precedence order: the first stored wins
-            pattern = policy.pattern
-            if pattern.kind == KIND_LITERAL:
-                literal.setdefault(pattern.source, policy)
-            elif pattern.kind == KIND_GLOB:
-                node = trie
-                for segment in pattern.prefix:
-                    node = node.children.setdefault(segment, _TrieNode())
-                node.policies.append(policy)
-            else:
-                regexes.append(policy)
-        self._literal = literal
-        self._trie = trie
-        _index_globs(trie)
-        self._regexes = tuple(regexes)
-        # Every regex pattern in one pass over the path, whatever their number; precedence order, so the
-        # lowest matching index is the best regex policy.
-        self._regex_set = regex_set([p.pattern.expression for p in regexes], full=False) if regexes else None
+        self._literal = part.literal
+        self._root = part.root
+        self._globs = part.globs
+        self._regexes = tuple(part.regexes)
+        self._automaton = automaton
+        self._offset = offset
 
     @classmethod
     def build(cls, specs: Iterable[PolicySpec], version: Any = None) -> PolicySet:
-        """Compile specs; a spec that does not compile is skipped and reported in ``errors``."""
+        """Compile specs; a spec that does not compile, or that a budget has no room for, is skipped and
+        reported in ``errors``."""
         compiled = []
         errors = []
         for spec in specs:
@@ -678,47 +1030,48 @@ class PolicySet:
     def __len__(self) -> int:
         return len(self.policies)
 
+    @property
+    def glob_steps(self) -> int:
+        """The most trie nodes one path can visit among this set's globs (the budget's measure)."""
+        return self._root.weight if self._globs else 0
+
     # -- matching ------------------------------------------------------------------------------
 
     def candidates(self, path: str) -> list[CompiledPolicy]:
         """Every policy whose pattern matches ``path``, best first (for explanations and the admin)."""
-        found = [p for p in self.policies if p.matches_path(path)]
-        return found
+        return [p for p in self.policies if p.matches_path(path)]
 
     def match(self, path: str) -> CompiledPolicy | None:
-        """The one policy that applies to ``path``: cost grows with the path, not the policy count."""
+        """The one policy that applies to ``path``. Its cost is bounded whatever the path and the policies:
+        see the class's docstring."""
         best = self._literal.get(path)
-        best_key = best.sort_key if best is not None else None
-        node: _TrieNode | None = self._trie
-        # Walk the literal prefixes segment by segment without splitting the whole path: a long path
-        # costs only as many steps as the deepest prefix it shares with a glob.
-        start = 1 if path.startswith("/") else -1
-        while node is not None:
-            policies = node.policies
-            if policies and (best_key is None or policies[0].sort_key < best_key):
-                if node.matcher is not None:
-                    index = node.matcher.first(path)
-                    if index is not None and (best_key is None or policies[index].sort_key < best_key):
-                        best, best_key = policies[index], policies[index].sort_key
-                else:
-                    for policy in policies:  # precedence order: the first that matches is this node's best
-                        if best_key is not None and policy.sort_key >= best_key:
-                            break
-                        if policy.pattern.matcher(path):  # type: ignore[misc]
-                            best, best_key = policy, policy.sort_key
-                            break
-            if start < 0 or not node.children:
-                break
-            end = path.find("/", start)
-            node = node.children.get(path[start:] if end < 0 else path[start:end])
-            start = -1 if end < 0 else end + 1
+        if self._globs:
+            glob = _best_glob(self._root, path)
+            if glob is not None and (best is None or glob.sort_key < best.sort_key):
+                best = glob
         regexes = self._regexes
-        if regexes and (best_key is None or regexes[0].sort_key < best_key):
-            assert self._regex_set is not None
-            index = self._regex_set.first(path)
-            if index is not None and (best_key is None or regexes[index].sort_key < best_key):
-                return regexes[index]
+        if regexes and (best is None or regexes[0].sort_key < best.sort_key):
+            assert self._automaton is not None
+            found = self._automaton.matching(path)
+            if found is None:
+                return None  # too long to read, and a regex could outrank `best`: refused, never a guess
+            offset = self._offset
+            for index in found:
+                if index >= offset:
+                    if index - offset < len(regexes) and (
+                        best is None or regexes[index - offset].sort_key < best.sort_key
+                    ):
+                        return regexes[index - offset]
+                    break
         return best
+
+    def unread(self, path: str) -> CompiledPolicy | None:
+        """The regex policy that could apply to ``path`` but cannot read it (longer than
+        :data:`MAX_REGEX_PATH_LENGTH` bytes), when that is why :meth:`match` found nothing."""
+        regexes = self._regexes
+        if not regexes or len(encode(path)) <= MAX_REGEX_PATH_LENGTH or self.match(path) is not None:
+            return None
+        return regexes[0]
 
     # -- evaluation ----------------------------------------------------------------------------
 
@@ -749,7 +1102,16 @@ class PolicySet:
                 refusals=(Refusal("no_policy", f"no policy covers {printable(path)}"),),
             )
             if explain:
-                decision.explanation.append(f"No enabled policy's path pattern matches {printable(path)}.")
+                line = f"No enabled policy's path pattern matches {printable(path)}."
+                unread = self.unread(path)
+                if unread is not None:
+                    line = (
+                        f"{line[:-1]}: regex path patterns read at most {MAX_REGEX_PATH_LENGTH} bytes of a path, and "
+                        f"policy {unread.name!r} ({printable(unread.pattern.source)}), which could outrank any other "
+                        "match, cannot read this one, so no policy applies (write a glob such as /api/** for long "
+                        "paths)."
+                    )
+                decision.explanation.append(line)
         else:
             decision = self.decide(
                 policy,
@@ -894,18 +1256,20 @@ class PolicySet:
             methods_value = ""
 
         if request_headers is None:
-            names: list[str] | None = []
+            names: Sequence[str] | None = ()
         elif isinstance(request_headers, str):
             names = _parse_request_headers(request_headers)
         else:
             names = [n.strip().lower() for n in request_headers if n.strip()]
-            if not all(is_token(n) for n in names):
+            if len(names) > MAX_REQUEST_HEADER_NAMES or not all(is_token(n) for n in names):
                 names = None
         headers_value = ""
         if names is None:
             refusals.append(
                 Refusal(
-                    "headers_malformed", "Access-Control-Request-Headers is not a comma-separated list of header names"
+                    "headers_malformed",
+                    "Access-Control-Request-Headers is not a comma-separated list of at most "
+                    f"{MAX_REQUEST_HEADER_NAMES} header names",
                 )
             )
         else:

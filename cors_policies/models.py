@@ -217,6 +217,7 @@ class CorsPolicy(models.Model):
         self.normalize()
         validators.validate_policy(allowed_origins=self.allowed_origins, allow_credentials=self.allow_credentials)
         protected.validate_path_pattern(self.path_pattern)  # one that only matches the admin or the API applies nowhere
+        validators.validate_policy_budgets(self)
 
 
 class PolicySetVersion(models.Model):

@@ -20,12 +20,12 @@ from typing import Any, Final
 
 import re2
 
-__all__ = ["MAX_MEMORY", "RegexError", "RegexSet", "check_pattern", "compile_regex", "regex_set"]
+__all__ = ["MAX_MEMORY", "RegexError", "RegexSet", "check_pattern", "compile_regex", "encode", "program_size"]
 
-#: RE2's budget per compiled regex or set: the program and the automaton's cache together. 8 MiB is
-#: RE2's own default; a set gets more because its program holds every member.
+#: RE2's budget per compiled regex or set: the program and the automaton's cache together (RE2's own
+#: default). The budgets in the engine keep every set to a few hundred instructions, whose states for the
+#: longest text a request can make it read take well under a tenth of this.
 MAX_MEMORY: Final = 8 << 20
-SET_MAX_MEMORY: Final = 64 << 20
 
 
 def _options(max_mem: int = MAX_MEMORY) -> Any:
@@ -37,7 +37,6 @@ def _options(max_mem: int = MAX_MEMORY) -> Any:
 
 
 _OPTIONS: Final = _options()
-_SET_OPTIONS: Final = _options(SET_MAX_MEMORY)
 
 
 class RegexError(ValueError):
@@ -169,48 +168,46 @@ def compile_regex(pattern: str) -> Any:
         raise RegexError(pattern, f"{kind} in '{where}'" if separator else reason, _advice(reason)) from None
 
 
-def _encode(text: str) -> bytes:
-    # A lone surrogate cannot be UTF-8; carried through as bytes it simply never matches a UTF-8 pattern.
+def encode(text: str) -> bytes:
+    """``text`` as RE2 reads it. A lone surrogate cannot be UTF-8; carried through as bytes it simply never
+    matches a UTF-8 pattern."""
     return text.encode("utf-8", "surrogatepass")
 
 
-#: Most pattern text in one RE2 set. Past about a million parsed nodes RE2's simplifier gives up and logs
-#: a line per node to stderr (measured: 800,000 characters of globs build quietly, 3.8 million do not);
-#: sets are split below that, so ten thousand 500-character patterns make ten sets, ten passes.
-SET_CHUNK_CHARS: Final = 400_000
+@functools.lru_cache(maxsize=8192)
+def program_size(patterns: tuple[str, ...]) -> int:
+    """How many RE2 instructions ``patterns`` add to a set that matches them together: what a request pays
+    per new automaton state, so what the budgets count (each regex is compiled; RegexError if one fails).
+
+    Compiled alone, a regex loses its literal prefix to a string comparison (``^/api/`` is 4 instructions),
+    but not inside a set; the empty group in front keeps the prefix in the count, as the set has it."""
+    total = 0
+    for pattern in patterns:
+        compile_regex(pattern)  # the reason and the advice, if RE2 refuses it
+        total += int(re2.compile("(?:)(?:" + pattern + ")", _OPTIONS).programsize)
+    return total
 
 
 class RegexSet:
     """Regexes matched together in one pass: :meth:`matching` says which of them match ``text``.
 
-    ``full=True`` matches the whole text (origins, globs); ``full=False`` from the start of the text, like
-    ``re.match`` (``^`` path patterns). Each RE2 set gets a member that always matches, first: if RE2's
+    ``full=True`` matches the whole text (origins); ``full=False`` from the start of the text, like
+    ``re.match`` (``^`` path patterns). The set gets a member that always matches, first: if RE2's
     automaton ever runs out of memory it returns nothing, and the missing member says so; then each regex
-    is asked on its own, which RE2 answers without that limit (still in linear time).
+    is asked on its own, which RE2 answers without that limit (still in linear time). The budgets keep sets
+    small (a few hundred instructions), so that never happens in practice.
     """
 
-    __slots__ = ("_chunks", "_full", "_singles", "patterns")
+    __slots__ = ("_full", "_members", "_singles", "patterns")
 
     def __init__(self, patterns: Sequence[str], *, full: bool) -> None:
         self.patterns = tuple(patterns)
         self._full = full
         self._singles: tuple[Any, ...] | None = None
-        self._chunks: list[tuple[int, int, Any]] = []  # (first index, end index, RE2 set or None)
-        start = size = 0
-        for index, pattern in enumerate(self.patterns):
+        members = re2.Set.FullMatchSet(_OPTIONS) if full else re2.Set.MatchSet(_OPTIONS)
+        members.Add("(?s).*" if full else "")
+        for pattern in self.patterns:
             check_pattern(pattern)
-            if index > start and size + len(pattern) > SET_CHUNK_CHARS:
-                self._chunks.append((start, index, self._compile(self.patterns[start:index])))
-                start, size = index, 0
-            size += len(pattern)
-        if start < len(self.patterns) or not self.patterns:
-            self._chunks.append((start, len(self.patterns), self._compile(self.patterns[start:])))
-
-    def _compile(self, patterns: Sequence[str]) -> Any:
-        options = _SET_OPTIONS if len(patterns) > 1 else _OPTIONS
-        members = re2.Set.FullMatchSet(options) if self._full else re2.Set.MatchSet(options)
-        members.Add("(?s).*" if self._full else "")
-        for pattern in patterns:
             try:
                 members.Add(pattern)
             except re2.error:
@@ -219,37 +216,27 @@ class RegexSet:
         try:
             members.Compile()
         except re2.error:
-            return None  # too large for one automaton: ask each regex on its own
-        return members
+            members = None  # too large for one automaton: ask each regex on its own
+        self._members = members
 
-    def _chunk(self, data: bytes, start: int, end: int, members: Any) -> list[int]:
+    def match_data(self, data: bytes) -> list[int]:
+        """Indices of the patterns that match the UTF-8 ``data``, in ascending order."""
+        members = self._members
         found = members.Match(data) if members is not None else None
         if found and 0 in found:
-            return sorted(start + index - 1 for index in found if index)
-        return [i for i in self._one_by_one(data) if start <= i < end]
+            found.remove(0)
+            found.sort()
+            return [index - 1 for index in found]
+        return self._one_by_one(data)
 
     def matching(self, text: str) -> list[int]:
         """Indices of the patterns that match ``text``, in ascending order."""
-        data = _encode(text)
-        return [index for start, end, members in self._chunks for index in self._chunk(data, start, end, members)]
+        return self.match_data(encode(text))
 
     def first(self, text: str) -> int | None:
         """The lowest index of a pattern that matches ``text``, or None."""
-        data = _encode(text)
-        for start, end, members in self._chunks:
-            found = members.Match(data) if members is not None else None
-            if found and 0 in found:
-                best = 0
-                for index in found:
-                    if index and (not best or index < best):
-                        best = index
-                if best:
-                    return start + best - 1
-                continue
-            matching = self._chunk(data, start, end, None)
-            if matching:
-                return matching[0]
-        return None
+        found = self.match_data(encode(text))
+        return found[0] if found else None
 
     def _one_by_one(self, data: bytes) -> list[int]:
         if self._singles is None:
@@ -260,17 +247,3 @@ class RegexSet:
 
     def __len__(self) -> int:
         return len(self.patterns)
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_set(patterns: tuple[str, ...], full: bool) -> RegexSet:
-    return RegexSet(patterns, full=full)
-
-
-def regex_set(patterns: Sequence[str], *, full: bool) -> RegexSet:
-    """A :class:`RegexSet`, shared with the last few large ones built from the same patterns: a snapshot
-    rebuilt after an unrelated change does not compile its thousands of regexes again."""
-    key = tuple(patterns)
-    if len(key) < 32:
-        return RegexSet(key, full=full)
-    return _cached_set(key, full)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from . import history
+from . import history, validators
 from .cache import bump_version
 from .models import CorsPolicy
 from .services.documents import (
@@ -60,7 +61,8 @@ def apply_document(document: Any, *, prune: bool = False, dry_run: bool = False,
 def apply(document: Any, *, prune: bool = False, dry_run: bool = False, user: Any = None) -> Result:
     """:func:`apply_document`, returning the old and new values of the changed fields too."""
     with transaction.atomic():
-        targets = validate_document(document)
+        with validators.set_budgets_checked_later():  # once, below, on the set the document leaves
+            targets = validate_document(document)
         existing_rows = CorsPolicy.objects.order_by("name")
         if not dry_run:
             existing_rows = existing_rows.select_for_update()
@@ -87,6 +89,13 @@ def apply(document: Any, *, prune: bool = False, dry_run: bool = False, user: An
             diff["updated"][policy.name] = changed
         to_delete = list(existing.values()) if prune else []
         diff["deleted"] = [policy.name for policy in to_delete]
+        left = [] if prune else [(p.path_pattern, p.report_only) for p in existing.values() if p.enabled]
+        try:
+            validators.validate_set_budgets(
+                [(t["path_pattern"], t["report_only"]) for t in targets if t["enabled"]] + left
+            )
+        except DjangoValidationError as exc:
+            raise DocumentError({"policies": exc.messages}) from None
         if dry_run:
             return result
 

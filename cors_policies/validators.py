@@ -7,21 +7,30 @@ message, and every message says what to write instead. The parsing itself lives 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from .engine import (
+    KIND_LITERAL,
     KIND_REGEX,
+    MAX_GLOB_STEPS,
+    MAX_ORIGIN_REGEX_PROGRAM,
+    MAX_REGEX_PATH_PROGRAM,
     NORMALIZED_METHODS,
     OriginError,
     PatternError,
     is_token,
     parse_origin_entry,
     parse_path_pattern,
+    parsed_path_pattern,
+    path_costs,
 )
-from .regex import RegexError, compile_regex
+from .regex import RegexError, compile_regex, program_size
 
 STAR_WITH_CREDENTIALS = (
     "'*' cannot be used with credentials: every web page could then read your users' data with their "
@@ -40,24 +49,13 @@ def _require_list(value: Any, example: str) -> list[Any]:
     return list(value)
 
 
-#: Longest origin regex, as long as the longest path pattern (its column holds 500 characters): every
-#: request to the policy's paths runs it, so its size bounds the worst case (bench/worst_case.py).
+#: Longest origin regex, as long as the longest path pattern (its column holds 500 characters).
 MAX_REGEX_LENGTH: Final = 500
-#: Largest RE2 program a regex may compile to. The cost of matching grows with it; short regexes reach
-#: it only through large repeat counts or Unicode classes (^/.{0,1000}$ is 9,000 instructions, \pL+
-#: 1,200), while everyday ones stay under 300.
-MAX_REGEX_PROGRAM: Final = 2000
 
-
-def _too_large(regex: str, compiled: Any, example: str) -> str | None:
-    size = int(compiled.programsize)
-    if size <= MAX_REGEX_PROGRAM:
-        return None
-    return (
-        f"{regex!r} is too complex: it compiles to {size:,} steps, at most {MAX_REGEX_PROGRAM:,} are allowed because "
-        "every request may run it. Write smaller repeat counts (+ instead of {1,1000}) and ASCII classes "
-        f"([a-z] instead of \\pL or \\w with (?i)), such as {example}."
-    )
+REGEX_PATH_ADVICE = (
+    "Use a glob instead, such as /api/** or /api/*/items (globs cost no regex budget), or disable a regex "
+    "path policy you no longer need."
+)
 
 
 def validate_path_pattern(value: Any) -> None:
@@ -67,10 +65,18 @@ def validate_path_pattern(value: Any) -> None:
         parsed = parse_path_pattern(pattern)
     except PatternError as exc:
         raise ValidationError(str(exc), code="path_pattern") from None
-    if parsed.kind == KIND_REGEX:
-        problem = _too_large(pattern, parsed.regex, "^/api/[^/]+/items/, or a glob such as /api/*/items")
-        if problem is not None:
-            raise ValidationError(problem, code="path_regex_size")
+    if parsed.automaton:
+        size = program_size((parsed.member,))
+        if size > MAX_REGEX_PATH_PROGRAM:
+            what = "regular expression" if parsed.kind == KIND_REGEX else "glob"
+            raise ValidationError(
+                f"{pattern!r} is too complex: this {what} compiles to {size:,} RE2 instructions, and all the "
+                f"regex path patterns of the enabled policies (with the globs that have '**' in more than one "
+                f"place) share {MAX_REGEX_PATH_PROGRAM:,}, because every request's path runs them all. Write "
+                "smaller repeat counts and ASCII classes, such as ^/api/[^/]+/items/, or a glob such as "
+                "/api/*/items.",
+                code="path_regex_size",
+            )
 
 
 def validate_origins(value: Any) -> None:
@@ -93,8 +99,8 @@ def validate_origins(value: Any) -> None:
         raise ValidationError(errors)
 
 
-#: Regexes per policy: a request runs each against the Origin (in one pass, but each adds to the automaton),
-#: so their number bounds the worst case (bench/worst_case.py).
+#: Regexes per policy: a request runs each against the Origin (in one pass, but each adds to the automaton).
+#: What bounds the cost is their size together, MAX_ORIGIN_REGEX_PROGRAM (bench/worst_case.py).
 MAX_ORIGIN_REGEXES: Final = 10
 
 
@@ -130,7 +136,7 @@ def validate_origin_regexes(value: Any) -> None:
             )
             continue
         try:
-            compiled = compile_regex(regex)
+            compile_regex(regex)
         except RegexError as exc:
             tail = (
                 f": {exc.advice}."
@@ -140,12 +146,19 @@ def validate_origin_regexes(value: Any) -> None:
             errors.append(
                 ValidationError(f"{regex!r} is not a valid regular expression ({exc.reason}){tail}", code="regex")
             )
-            continue
-        problem = _too_large(regex, compiled, r"^https://[a-z0-9-]+\.example\.com$")
-        if problem is not None:
-            errors.append(ValidationError(problem, code="regex_size"))
     if errors:
         raise ValidationError(errors)
+    size = program_size(tuple(regexes))
+    if size > MAX_ORIGIN_REGEX_PROGRAM:
+        sizes = ", ".join(f"{regex!r}: {program_size((regex,)):,}" for regex in regexes)
+        raise ValidationError(
+            f"These regular expressions compile to {size:,} RE2 instructions together ({sizes}); a policy may "
+            f"have {MAX_ORIGIN_REGEX_PROGRAM:,}, because every request to its paths runs them all. List exact "
+            "origins or subdomain wildcards (https://*.example.com) in allowed origins instead, write smaller "
+            "repeat counts and classes, or join regexes that differ in one part into one, such as "
+            "^https://(app|admin)\\.example\\.com$.",
+            code="regex_size",
+        )
 
 
 def _validate_tokens(value: Any, what: str, example: str) -> None:
@@ -237,3 +250,75 @@ def validate_max_age(value: Any) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError(MAX_AGE_MESSAGE, code="max_age")
+
+
+# --------------------------------------------------------------------------------------------------
+# Budgets shared by all enabled policies
+# --------------------------------------------------------------------------------------------------
+
+#: False while a caller checks a whole set of policies itself (an import): the budgets are then checked
+#: once on the result rather than once per policy against the stored ones.
+_CHECK_SET_BUDGETS: contextvars.ContextVar[bool] = contextvars.ContextVar("cors_policies_set_budgets", default=True)
+
+
+@contextlib.contextmanager
+def set_budgets_checked_later() -> Iterator[None]:
+    """Within this block :func:`validate_policy_budgets` does nothing: the caller calls
+    :func:`validate_set_budgets` on the whole resulting set."""
+    token = _CHECK_SET_BUDGETS.set(False)
+    try:
+        yield
+    finally:
+        _CHECK_SET_BUDGETS.reset(token)
+
+
+def _budget_messages(patterns: list[tuple[str, bool]], pattern: str | None = None) -> list[str]:
+    steps, program = path_costs(patterns)
+    messages = []
+    what = f"{pattern!r} would bring" if pattern is not None else "These policies bring"
+    if program > MAX_REGEX_PATH_PROGRAM:
+        messages.append(
+            f"{what} the regex path patterns of the enabled policies (with the globs that have '**' in more "
+            f"than one place) to {program:,} RE2 instructions; at most {MAX_REGEX_PATH_PROGRAM:,} are allowed, "
+            f"because every request's path runs them all. {REGEX_PATH_ADVICE}"
+        )
+    if steps > MAX_GLOB_STEPS:
+        messages.append(
+            f"{what} the globs of the enabled policies to {steps:,} steps, the most one request's path could "
+            f"take through them; at most {MAX_GLOB_STEPS:,} are allowed. What adds up is '*' (or '**') where "
+            "other globs have a literal segment: a path is then compared with both. Write the literal segments "
+            "where you can, such as /api/v1/*/items rather than /*/v1/*/items, or merge globs that differ in "
+            "one segment into one with '*'."
+        )
+    return messages
+
+
+def validate_set_budgets(patterns: Iterable[tuple[str, bool]]) -> None:
+    """The budgets for a whole set of enabled path patterns, given as (pattern, report only): an import,
+    or a benchmark's policy set. Raises a ValidationError saying what to write instead."""
+    messages = _budget_messages(list(patterns))
+    if messages:
+        raise ValidationError([ValidationError(message, code="path_budget") for message in messages])
+
+
+def validate_policy_budgets(policy: Any) -> None:
+    """The budgets the enabled policies share, with ``policy`` as it would be saved: a regex path pattern,
+    or a glob, is refused when the set would exceed one (serving would skip a policy instead). Reads the
+    other enabled policies' patterns: one query, and only for a glob or a regex."""
+    if not _CHECK_SET_BUDGETS.get() or not policy.enabled or not isinstance(policy.path_pattern, str):
+        return
+    pattern = policy.path_pattern.strip()
+    try:
+        parsed = parsed_path_pattern(pattern)
+    except PatternError:
+        return  # the field's own validator says why
+    if parsed.kind == KIND_LITERAL:
+        return
+    others = type(policy)._default_manager.filter(enabled=True)
+    if policy.pk is not None:
+        others = others.exclude(pk=policy.pk)
+    rows = others.filter(Q(path_pattern__contains="*") | Q(path_pattern__startswith="^"))
+    patterns = [(text, bool(report_only)) for text, report_only in rows.values_list("path_pattern", "report_only")]
+    messages = _budget_messages([*patterns, (pattern, bool(policy.report_only))], pattern)
+    if messages:
+        raise ValidationError({"path_pattern": [ValidationError(m, code="path_budget") for m in messages]})

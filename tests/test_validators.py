@@ -1,6 +1,7 @@
 """The validators and normalizers: what is accepted, and the exact message for each refused form.
 
-Every message must say what to write instead. No database is needed.
+Every message must say what to write instead. No database is needed, except for the budgets all enabled
+policies share (the tests marked ``django_db``, at the end).
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ from django.core.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cors_policies.engine import PolicySet, PolicySpec
-from cors_policies.regex import RegexError, compile_regex
+from cors_policies.engine import (
+    MAX_ORIGIN_REGEX_PROGRAM,
+    MAX_REGEX_PATH_PROGRAM,
+    PolicySet,
+    PolicySpec,
+)
+from cors_policies.models import CorsPolicy
+from cors_policies.regex import RegexError, compile_regex, program_size
 from cors_policies.validators import (
-    MAX_REGEX_PROGRAM,
     STAR_WITH_CREDENTIALS,
     normalize_header_names,
     normalize_methods,
@@ -27,7 +33,9 @@ from cors_policies.validators import (
     validate_origins,
     validate_path_pattern,
     validate_policy,
+    validate_set_budgets,
 )
+from tests.factories import CorsPolicyFactory
 
 
 def refusal(validator: Callable[[Any], None], value: Any) -> list[tuple[str | None, str]]:
@@ -599,7 +607,7 @@ NESTED_ORIGIN_REGEXES = [
     r"^https://(a+)+\.example\.com$",
     r"^https://([a-z0-9-]+\.?)+example\.com$",
     r"^https://([a-zA-Z0-9]+-?)*\.example\.com$",
-    r"^https://(.*a){12}$",
+    r"^https://(.*a){6}$",
     r"^https://(a|aa)+$",
     r"^https://.*.*\.example\.com$",
     r"^http://localhost:\d+\d+$",
@@ -612,8 +620,9 @@ def test_nested_quantifiers_in_path_regexes_are_accepted_and_run_by_re2(pattern:
     policy_set = PolicySet.build([PolicySpec(id=1, name="n", path_pattern=pattern, allowed_origins=["*"])])
     regex = policy_set.policies[0].pattern.regex
     assert type(regex).__module__ == "re2"
-    # The bound is by construction: an automaton whose size grows with the regex, not the text.
-    assert regex.programsize <= MAX_REGEX_PROGRAM
+    # The bound is by construction: an automaton whose size grows with the regex, not the text, and which
+    # reads at most MAX_REGEX_PATH_LENGTH bytes.
+    assert program_size((pattern,)) <= MAX_REGEX_PATH_PROGRAM
     evil = "/" + "a" * 20_000 + "!"  # the input that makes Python's re take forever on these shapes
     assert policy_set.match(evil) is None or policy_set.match(evil) is policy_set.policies[0]
 
@@ -621,7 +630,7 @@ def test_nested_quantifiers_in_path_regexes_are_accepted_and_run_by_re2(pattern:
 @pytest.mark.parametrize("regex", NESTED_ORIGIN_REGEXES)
 def test_nested_quantifiers_in_origin_regexes_are_accepted_and_run_by_re2(regex: str) -> None:
     assert validate_origin_regexes([regex]) is None
-    assert compile_regex(regex).programsize <= MAX_REGEX_PROGRAM
+    assert program_size((regex,)) <= MAX_ORIGIN_REGEX_PROGRAM
     spec = PolicySpec(id=1, name="n", path_pattern="/**", allowed_origin_regexes=[regex])
     evil = "https://" + "a" * 2000 + "!"
     assert PolicySet.build([spec]).evaluate(origin=evil, method="GET", path="/").allowed is False
@@ -646,23 +655,49 @@ def test_common_origin_regexes_are_accepted(regex: str) -> None:
     assert validate_origin_regexes([regex]) is None
 
 
-def test_a_regex_that_compiles_to_too_large_a_program_is_refused() -> None:
-    """Large repeat counts and Unicode classes make small regexes into large automata."""
+def test_a_path_regex_that_compiles_to_more_than_the_shared_budget_is_refused() -> None:
+    """Large repeat counts and Unicode classes make small regexes into large automata; every request's path
+    runs all regex path patterns together, so one alone may not exceed what they share."""
     pattern = r"^/.{0,1000}$"
-    size = compile_regex(pattern).programsize
-    assert size > MAX_REGEX_PROGRAM
+    size = program_size((pattern,))
+    assert size > MAX_REGEX_PATH_PROGRAM
     assert refusal(validate_path_pattern, pattern) == [
         (
             "path_regex_size",
-            f"{pattern!r} is too complex: it compiles to {size:,} steps, at most {MAX_REGEX_PROGRAM:,} are allowed "
-            "because every request may run it. Write smaller repeat counts (+ instead of {1,1000}) and ASCII "
-            "classes ([a-z] instead of \\pL or \\w with (?i)), such as ^/api/[^/]+/items/, or a glob such as "
-            "/api/*/items.",
+            f"{pattern!r} is too complex: this regular expression compiles to {size:,} RE2 instructions, and all "
+            "the regex path patterns of the enabled policies (with the globs that have '**' in more than one "
+            "place) share 160, because every request's path runs them all. Write smaller repeat counts and ASCII "
+            "classes, such as ^/api/[^/]+/items/, or a glob such as /api/*/items.",
         )
     ]
-    [(code, message)] = refusal(validate_origin_regexes, [r"^https://\pL{1,40}\.example\.com$"])
+    glob = "/" + "/".join(["**", "a"] * 14) + "/**/z"
+    [(code, message)] = refusal(validate_path_pattern, glob)
+    assert code == "path_regex_size"
+    assert message.startswith(f"{glob!r} is too complex: this glob compiles to ")
+
+
+def test_origin_regexes_over_the_budget_of_a_policy_are_refused() -> None:
+    """A request to the policy's paths runs all its origin regexes: their size together is what counts."""
+    regexes = [r"^https://[a-z0-9-]+\.example\.com$", r"^https://pr-\d+\.preview\.example\.com$"]
+    validate_origin_regexes(regexes)
+    more = [*regexes, r"^https?://(localhost|127\.0\.0\.1)(:\d+)?$"]
+    sizes = [program_size((regex,)) for regex in more]
+    assert sum(sizes[:2]) <= MAX_ORIGIN_REGEX_PROGRAM < sum(sizes)
+    assert refusal(validate_origin_regexes, more) == [
+        (
+            "regex_size",
+            f"These regular expressions compile to {sum(sizes)} RE2 instructions together ("
+            + ", ".join(f"{regex!r}: {size}" for regex, size in zip(more, sizes, strict=True))
+            + "); a policy may have 100, because every request to its paths runs them all. List exact origins or "
+            "subdomain wildcards (https://*.example.com) in allowed origins instead, write smaller repeat counts "
+            r"and classes, or join regexes that differ in one part into one, such as ^https://(app|admin)\.example"
+            r"\.com$.",
+        )
+    ]
+    [(code, _)] = refusal(validate_origin_regexes, [r"^https://(.*a){12}$"])  # small, but a large automaton
     assert code == "regex_size"
-    assert message.endswith(r"such as ^https://[a-z0-9-]+\.example\.com$.")
+    [(code, _)] = refusal(validate_origin_regexes, [r"^https://\pL{1,40}\.example\.com$"])
+    assert code == "regex_size"
 
 
 def test_an_origin_regex_longer_than_a_path_pattern_is_refused() -> None:
@@ -697,10 +732,10 @@ def test_any_text_is_either_compiled_by_re2_or_refused_with_a_message(pattern: s
 
 
 def test_at_most_ten_origin_regexes_per_policy() -> None:
-    """Every request runs each regex of its policy: the cap bounds the worst case (bench/worst_case.py)."""
-    validate_origin_regexes([rf"^https://a{n}\.example\.com$" for n in range(10)])
+    """Every request runs each regex of its policy: besides their size together, their number is capped."""
+    validate_origin_regexes([rf"x{n}" for n in range(10)])
     with pytest.raises(ValidationError) as caught:
-        validate_origin_regexes([rf"^https://a{n}\.example\.com$" for n in range(11)])
+        validate_origin_regexes([rf"x{n}" for n in range(11)])
     assert caught.value.messages == [
         "11 regular expressions; a policy may have at most 10, because every request runs each one. List exact "
         "origins or subdomain wildcards (https://*.example.com) in allowed origins instead, or join regexes that "
@@ -783,3 +818,109 @@ def test_wildcards_over_ip_addresses_are_refused(origin: str, example: str) -> N
 )
 def test_wildcards_under_a_registrable_domain_are_accepted(origin: str) -> None:
     assert validate_origins([origin]) is None
+
+
+# ==================================================================================================
+# Budgets all enabled policies share (bench/worst_case.py: what one request can cost)
+# ==================================================================================================
+
+COUNTING = r"^/[ab]*a[ab]{{20}}x{}"  # a regex path pattern of 30 RE2 instructions
+REGEX_PATH_MESSAGE = (
+    "{what} the regex path patterns of the enabled policies (with the globs that have '**' in more than one "
+    "place) to {total} RE2 instructions; at most 160 are allowed, because every request's path runs them all. Use "
+    "a glob instead, such as /api/** or /api/*/items (globs cost no regex budget), or disable a regex path "
+    "policy you no longer need."
+)
+GLOB_STEPS_MESSAGE = (
+    "{what} the globs of the enabled policies to {steps} steps, the most one request's path could take through "
+    "them; at most 512 are allowed. What adds up is '*' (or '**') where other globs have a literal segment: a "
+    "path is then compared with both. Write the literal segments where you can, such as /api/v1/*/items rather "
+    "than /*/v1/*/items, or merge globs that differ in one segment into one with '*'."
+)
+
+
+def branching_globs(depth: int) -> list[str]:
+    """Every glob of 'a' and '*' segments up to ``depth``: a path of a's is compared with all of them."""
+    return [
+        "/" + "/".join("*" if n >> bit & 1 else "a" for bit in range(length)) + "/x"
+        for length in range(1, depth + 1)
+        for n in range(2**length)
+    ]
+
+
+def chain(stars: int) -> str:
+    """A glob of ``stars`` '*' segments and one literal: a path walks it in ``stars`` + 2 steps."""
+    return "/" + "/".join(["*"] * stars) + "/x"
+
+
+def test_a_set_over_a_shared_budget_is_refused_with_what_to_write_instead() -> None:
+    size = program_size((COUNTING.format(0),))
+    fits = MAX_REGEX_PATH_PROGRAM // size
+    validate_set_budgets([(COUNTING.format(i), i % 2 == 0) for i in range(fits)])  # report-only ones count too
+    assert refusal(validate_set_budgets, [(COUNTING.format(i), i % 2 == 0) for i in range(fits + 1)]) == [
+        ("path_budget", REGEX_PATH_MESSAGE.format(what="These policies bring", total=size * (fits + 1)))
+    ]
+    globs = [(pattern, False) for pattern in branching_globs(7)]  # 254 globs, 381 steps
+    validate_set_budgets([*globs, (chain(129), True)])  # a report-only glob of 131 steps: 512, full
+    [(code, message)] = refusal(validate_set_budgets, [*globs, (chain(130), True)])
+    assert (code, message) == ("path_budget", GLOB_STEPS_MESSAGE.format(what="These policies bring", steps=513))
+    # Literal prefixes keep globs apart: ten thousand of them cost a few steps.
+    validate_set_budgets([(f"/api/r{i}/*/items/**", False) for i in range(10_000)])
+
+
+@pytest.mark.django_db
+class TestBudgetsSharedByTheEnabledPolicies:
+    """The model's clean() (so the admin, the API and imports) refuses the write that would exceed a budget:
+    serving would otherwise skip a policy."""
+
+    def test_a_regex_path_policy_over_the_budget_is_refused(self) -> None:
+        size = program_size((COUNTING.format(0),))
+        fits = MAX_REGEX_PATH_PROGRAM // size
+        stored = [CorsPolicyFactory(path_pattern=COUNTING.format(i), report_only=i == 0) for i in range(fits)]
+        CorsPolicyFactory(path_pattern=COUNTING.format(99), enabled=False)  # disabled: not served, not counted
+        candidate = CorsPolicy(name="one-more", path_pattern=f" {COUNTING.format(fits)} ")
+        with pytest.raises(ValidationError) as caught:
+            candidate.full_clean()
+        assert caught.value.message_dict == {
+            "path_pattern": [
+                REGEX_PATH_MESSAGE.format(what=repr(COUNTING.format(fits)) + " would bring", total=size * (fits + 1))
+            ]
+        }
+        candidate.enabled = False
+        candidate.full_clean()  # a disabled policy costs nothing
+        candidate.enabled, candidate.path_pattern = True, "/api/**"
+        candidate.full_clean()  # nor does a glob
+        stored[0].path_pattern = COUNTING.format(50)  # an edit replaces the policy's own share
+        stored[0].full_clean()
+
+    def test_a_glob_over_the_step_budget_is_refused(self) -> None:
+        for pattern in branching_globs(7):
+            CorsPolicyFactory(path_pattern=pattern)
+        candidate = CorsPolicy(name="one-more", path_pattern=chain(130), report_only=True)
+        with pytest.raises(ValidationError) as caught:
+            candidate.full_clean()
+        assert caught.value.message_dict == {
+            "path_pattern": [GLOB_STEPS_MESSAGE.format(what=f"{chain(130)!r} would bring", steps=513)]
+        }
+        candidate.path_pattern = chain(129)
+        candidate.full_clean()
+
+    def test_an_import_is_checked_once_on_the_set_it_leaves(self) -> None:
+        from cors_policies import sync
+
+        size = program_size((COUNTING.format(0),))
+        fits = MAX_REGEX_PATH_PROGRAM // size
+        regexes = [{"name": f"r{i}", "path_pattern": COUNTING.format(i)} for i in range(fits + 1)]
+        with pytest.raises(sync.DocumentError) as caught:
+            sync.apply_document({"policies": regexes})
+        assert caught.value.errors == {
+            "policies": [REGEX_PATH_MESSAGE.format(what="These policies bring", total=size * (fits + 1))]
+        }
+        assert not CorsPolicy.objects.exists()  # refused before anything is written
+        regexes[-1]["enabled"] = False
+        sync.apply_document({"policies": regexes})  # a disabled one costs nothing
+        CorsPolicyFactory(name="stored", path_pattern=COUNTING.format(99))
+        with pytest.raises(sync.DocumentError):
+            sync.apply_document({"policies": regexes})  # the stored policy it leaves counts
+        sync.apply_document({"policies": regexes}, prune=True)  # unless it is pruned
+        assert not CorsPolicy.objects.filter(name="stored").exists()
