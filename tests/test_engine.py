@@ -31,7 +31,7 @@ from cors_policies.engine import (
     path_costs,
     printable,
 )
-from cors_policies.regex import compile_regex, program_size
+from cors_policies.regex import program_size
 
 ORIGIN = "https://app.example.com"
 ACAO = "Access-Control-Allow-Origin"
