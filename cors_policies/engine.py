@@ -62,7 +62,7 @@ MAX_REQUEST_HEADER_NAMES: Final = 128
 #: Longest path (in UTF-8 bytes: characters, for an ASCII path) that regex path patterns read. A longer
 #: path is matched by literal and glob patterns only; when a regex policy could outrank what they find,
 #: no policy applies to it (refused, rather than answered by a policy that might not be the right one).
-MAX_REGEX_PATH_LENGTH: Final = 512
+MAX_REGEX_PATH_LENGTH: Final = 256
 #: RE2 instructions (:func:`~cors_policies.regex.program_size`) of every regex path pattern, and every glob
 #: with '**' in more than one place (matched by the same automaton), of the enabled policies together,
 #: enforced and report-only alike: one pass over the path runs them all.

@@ -52,3 +52,20 @@ def test_every_warning_code_is_documented() -> None:
 def test_the_files_security_md_names_exist() -> None:
     for name in re.findall(r"`((?:tests|fuzz|bench)/[\w/.]+\.py)`", SECURITY):
         assert (ROOT / name).is_file(), name
+
+
+def test_the_budgets_security_md_states_are_the_engines() -> None:
+    from cors_policies import engine
+
+    start = SECURITY.index("6. **Every request's cost is bounded")
+    section = SECURITY[start : SECURITY.index("7. **Paths match", start)]
+    for stated in (
+        f"**{engine.MAX_REGEX_PATH_PROGRAM} RE2 instructions**",
+        f"**{engine.MAX_REGEX_PATH_LENGTH} bytes**",
+        f"**{engine.MAX_ORIGIN_REGEX_PROGRAM} RE2 instructions**",
+        f"**{engine.MAX_REGEX_ORIGIN_LENGTH} characters**",
+        f"**{engine.MAX_GLOB_STEPS}**",
+        f"**{engine.MAX_REQUEST_HEADER_NAMES} names**",
+        f"{engine.MAX_REQUEST_HEADERS_LENGTH:,} characters",
+    ):
+        assert stated in section, stated
