@@ -197,7 +197,10 @@ def test_runserver_follows_the_bound_port_and_prints_it(settings: Any) -> None:
     command._raw_ipv6 = False  # type: ignore[attr-defined]  # set by runserver's handle()
     command.on_bind(54321)
     lines = out.getvalue().splitlines()
-    assert "Starting development server at http://127.0.0.1:54321/" in lines
+    # Django 6.1 says "Starting WSGI development server at ..."
+    assert any(
+        re.fullmatch(r"Starting (WSGI )?development server at http://127\.0\.0\.1:54321/", line) for line in lines
+    )
     assert "Admin: http://127.0.0.1:54321/admin/  login: admin / admin" in lines
     assert own_origins_stored()["profile"][0] == "http://localhost:54321"
 
@@ -698,7 +701,9 @@ def test_runserver_on_a_port_the_system_picks_prints_that_port(tmp_path: Path) -
         [admin_line] = [line for line in lines if line.startswith("Admin: ")]
         port = int(re.fullmatch(r"Admin: http://127\.0\.0\.1:(\d+)/admin/  login: admin / admin", admin_line)[1])  # type: ignore[index]
         assert port != 0
-        assert f"Starting development server at http://127.0.0.1:{port}/" in lines
+        assert any(
+            re.fullmatch(rf"Starting (WSGI )?development server at http://127\.0\.0\.1:{port}/", line) for line in lines
+        )
         assert (
             f"Policy 'profile' now allows the demo's own origins on port {port}: http://localhost:{port}, "
             "http://127.0.0.1:3000, http://localhost:3000"

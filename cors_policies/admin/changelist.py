@@ -28,15 +28,26 @@ class PolicyChangeList(ChangeList):
 
     def get_ordering(self, request: HttpRequest, queryset: models.QuerySet[CorsPolicy]) -> list[Any]:
         self.precedence_direction = None
-        if not self.params.get(ORDER_VAR):
+        order = str(self.params.get(ORDER_VAR) or "")
+        if not order:
             self.precedence_direction = "asc"
             return ["pk"]
-        ordering = list(super().get_ordering(request, queryset))
-        first = str(ordering[0]) if ordering else ""
-        if first.lstrip("-") == "precedence":
-            self.precedence_direction = "desc" if first.startswith("-") else "asc"
-        kept = [field for field in ordering if str(field).lstrip("-") != "precedence"]
-        return kept or ["pk"]
+        # The rank column sorts in Python: Django must never see it (6.1 resolves every ordering field).
+        columns = list(self.list_display)
+        rank = str(columns.index("precedence_rank")) if "precedence_rank" in columns else None
+        parts = order.split(".")
+        first = parts[0].rpartition("-")
+        if rank is not None and first[2] == rank:
+            self.precedence_direction = "desc" if first[1] == "-" else "asc"
+            return ["pk"]
+        kept = [part for part in parts if part.rpartition("-")[2] != rank]
+        saved = self.params.get(ORDER_VAR)
+        self.params[ORDER_VAR] = ".".join(kept)
+        try:
+            ordering = list(super().get_ordering(request, queryset))
+        finally:
+            self.params[ORDER_VAR] = saved
+        return ordering or ["pk"]
 
     def get_ordering_field_columns(self) -> dict[int, Literal["desc", "asc"]]:
         columns = list(self.list_display)
