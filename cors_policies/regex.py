@@ -93,6 +93,13 @@ class RegexError(ValueError):
             f"{pattern!r} is not a valid regular expression ({reason})" + (f": {advice}" if advice else "")
         )
 
+    def message(self, otherwise: str) -> str:
+        """The sentence every face shows: what is wrong, then the advice, or ``otherwise`` (what to do
+        instead of this regex) when RE2's reason is all there is to say."""
+        return f"{self.pattern!r} is not a valid regular expression ({self.reason})" + (
+            f": {self.advice}." if self.advice else f"; {otherwise}."
+        )
+
 
 # What RE2 says (the start of its message) -> what to write instead.
 _ADVICE: Final[tuple[tuple[tuple[str, ...], str], ...]] = (

@@ -162,14 +162,8 @@ def validate_origin_regexes(value: Any) -> None:
         try:
             compile_regex(regex)
         except RegexError as exc:
-            tail = (
-                f": {exc.advice}."
-                if exc.advice
-                else "; fix it, or use a subdomain wildcard such as https://*.example.com in allowed origins."
-            )
-            errors.append(
-                ValidationError(f"{regex!r} is not a valid regular expression ({exc.reason}){tail}", code="regex")
-            )
+            otherwise = "fix it, or use a subdomain wildcard such as https://*.example.com in allowed origins"
+            errors.append(ValidationError(exc.message(otherwise), code="regex"))
     if errors:
         raise ValidationError(errors)
     size = program_size(tuple(regexes))
