@@ -109,10 +109,30 @@ def test_the_sample_is_an_origin_the_regex_allows() -> None:
 
 
 @pytest.mark.parametrize(
+    ("regex", "text", "mask"),
+    [
+        (r"^https://(?P<sub>app)\.example\.com$", "https://app.example.com", "L" * 23),  # a named group
+        (r"(?i)^https://app\.example\.com$", "https://app.example.com", "L" * 23),  # flags
+        (r"\Ahttps://app\.example\.com\z", "https://app.example.com", "L" * 23),  # zero-width escapes
+        (r"^https://[\.a]\.example\.com$", "https://a.example.com", "L" * 8 + "N" + "L" * 12),  # a letter first
+        (r"^https://[!-\~]+\.example\.com$", "https://a.example.com", "L" * 8 + "N" + "L" * 12),  # an escaped end
+        (r"^https://[\d]+\.example\.com$", "https://0.example.com", "L" * 8 + "N" + "L" * 12),
+        (r"^https://a+?\.example\.com$", "https://a.example.com", "L" * 8 + "N" + "L" * 12),  # lazy
+        (r"^https://x{2,3}\.example\.com$", "https://xx.example.com", "L" * 8 + "NN" + "L" * 12),
+    ],
+)
+def test_what_the_reader_reads(regex: str, text: str, mask: str) -> None:
+    sample = sample_origin_regex(regex)
+    assert sample is not None
+    assert (sample.text, sample.mask) == (text, mask)
+
+
+@pytest.mark.parametrize(
     "regex",
     [
         "(",  # does not compile
         r"^https://\pL+\.example\.com$",  # a Unicode class: the reader gives up
+        r"^https://[\pL]\.example\.com$",  # in a class too
         r"^https://[^.]+\.example\.com$",  # a negated class
         r"^\Qhttps://a.example.com\E$",  # quoted text
         r"^/api/",  # matches no origin
