@@ -25,7 +25,7 @@ from django.utils.cache import patch_vary_headers
 
 from .cache import snapshot
 from .conf import conf
-from .engine import DEFAULT_PORTS, Decision, PolicySet, printable
+from .engine import DEFAULT_PORTS, Decision, PolicySet, Verdict, printable
 from .observed import recorder
 from .protected import current as protected_paths
 from .signals import cors_decision
@@ -133,7 +133,7 @@ def _observe_difference(request: HttpRequest, origin: str, decision: Decision | 
     """Where the report-only policy's verdict differs from the one served: both verdicts are recorded."""
     policy = report.policy
     assert policy is not None
-    served = "uncovered" if decision is None else ("allowed" if decision.allowed else "refused")
+    served = Verdict.UNCOVERED if decision is None else (Verdict.ALLOWED if decision.allowed else Verdict.REFUSED)
     reason = "" if report.allowed else report.refusals[0].code
     if recorder.enabled:
         recorder.record(policy.id, origin, report.allowed, reason, served)

@@ -5,7 +5,8 @@ command line all call :meth:`PolicySet.evaluate`, so they can never disagree. Ev
 prepared ahead of a request (matchers, header strings, indexes) is prepared in :meth:`PolicySet.build`;
 the per-request work is dictionary look-ups and at most a few precompiled regex matches.
 
-One job per module: :mod:`.limits` (the budgets), :mod:`.tokens` (the HTTP grammar), :mod:`.origins`,
+One job per module: :mod:`.limits` (the budgets), :mod:`.reasons` (reason codes, verdicts and pattern
+kinds, with their labels), :mod:`.tokens` (the HTTP grammar), :mod:`.origins`,
 :mod:`.paths` (path patterns), :mod:`.trie` (the glob trie), :mod:`.policy` (specs and compiled policies),
 :mod:`.decision` (decisions and refusals), :mod:`.protocol` (what one policy answers one request),
 :mod:`.index` (the indexes a set is built into, within the budgets) and :mod:`.policy_set`. This package
@@ -49,6 +50,7 @@ from .paths import (
 )
 from .policy import CompiledPolicy, PolicySpec
 from .policy_set import PolicySet, beats
+from .reasons import PatternKind, Reason, Verdict
 from .tokens import NORMALIZED_METHODS, SAFELISTED_METHODS, is_token, parse_request_headers, printable
 
 __all__ = [
@@ -73,9 +75,12 @@ __all__ = [
     "OriginError",
     "ParsedPattern",
     "PatternError",
+    "PatternKind",
     "PolicySet",
     "PolicySpec",
+    "Reason",
     "Refusal",
+    "Verdict",
     "beats",
     "is_preflight",
     "is_token",

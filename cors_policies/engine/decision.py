@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .policy import CompiledPolicy
@@ -14,7 +14,8 @@ __all__ = ["Decision", "Refusal", "is_preflight"]
 
 
 class Refusal:
-    """Why a request is refused: a stable ``code`` for programs, ``message`` for people.
+    """Why a request is refused: a stable ``code`` for programs (a :class:`~cors_policies.engine.reasons.Reason`),
+    ``message`` for people.
 
     The message may be given as a function: the middleware refuses many requests and never reads the
     text, so it is only built when someone (the tester, the API, a log line) asks for it.
@@ -39,7 +40,7 @@ class Refusal:
         return hash((self.code, self.message))
 
     def __repr__(self) -> str:
-        return f"Refusal({self.code!r}, {self.message!r})"
+        return f"Refusal({str(self.code)!r}, {self.message!r})"
 
 
 @dataclass(slots=True)
@@ -79,11 +80,6 @@ class Decision:
             "reasons": self.reasons,
             "explanation": list(self.explanation),
         }
-
-
-_NO_ORIGIN: Final = (
-    Refusal("no_origin", "the request has no Origin header, so it is not a cross-origin browser request"),
-)
 
 
 def is_preflight(method: str, origin: str | None, request_method: str | None) -> bool:

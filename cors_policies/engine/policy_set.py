@@ -14,6 +14,7 @@ from .origins import OriginError
 from .paths import KIND_NAMES, PatternError
 from .policy import CompiledPolicy, PolicySpec
 from .protocol import actual, preflight
+from .reasons import Reason
 from .tokens import printable
 from .trie import _best_glob
 
@@ -159,7 +160,7 @@ class PolicySet:
                 None,
                 is_preflight(method, origin, request_method),
                 False,
-                refusals=(Refusal("no_policy", f"no policy covers {printable(path)}"),),
+                refusals=(Refusal(Reason.NO_POLICY, f"no policy covers {printable(path)}"),),
             )
             if explain:
                 line = f"No enabled policy's path pattern matches {printable(path)}."
