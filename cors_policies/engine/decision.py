@@ -51,7 +51,7 @@ class Decision:
     ``allowed``: a browser would let the page read the response (or send the real request).
     ``headers``: the exact CORS response headers, in order. ``vary``: request headers the answer
     depends on, to merge into ``Vary``. ``refusals``: every reason the request is refused.
-    ``explanation``: why this policy won (filled only by ``evaluate(..., explain=True)``).
+    ``explanation``: why this policy won (filled only by ``decide(..., explain=True)``).
     """
 
     policy: CompiledPolicy | None
@@ -61,6 +61,9 @@ class Decision:
     vary: tuple[str, ...] = ()
     refusals: tuple[Refusal, ...] = ()
     explanation: list[str] = field(default_factory=list)
+    #: The verdict of the report-only policy covering the path, when :func:`~cors_policies.engine.decide.decide`
+    #: asked it (the request has an Origin, or it is explained); never changes this decision's answer.
+    report_only: Decision | None = None
 
     @property
     def covered(self) -> bool:
