@@ -41,14 +41,20 @@ def request_info(request: HttpRequest) -> RequestInfo:
     """The request as the engine reads it: the one place the middleware reads the CORS request headers."""
     meta = request.META
     private_network = meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
-    return RequestInfo(
-        request.path_info,
-        request.method or "GET",
-        meta.get("HTTP_ORIGIN"),
-        meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-        meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-        private_network is not None and private_network.lower() == "true",
+    return _request_info(  # RequestInfo(...) without its Python-level __new__: this runs on every request
+        RequestInfo,
+        (
+            request.path_info,
+            request.method or "GET",
+            meta.get("HTTP_ORIGIN"),
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            private_network is not None and private_network.lower() == "true",
+        ),
     )
+
+
+_request_info = tuple.__new__
 
 
 #: Where Django's get_host() finds the host (X-Forwarded-Host only with USE_X_FORWARDED_HOST).
@@ -83,7 +89,7 @@ def observe(request: HttpRequest, info: RequestInfo, decided: Decision) -> bool:
     origin = info.origin
     if origin is None:  # not a cross-origin browser request: nothing to observe
         return False
-    decision = decided if decided.covered else None
+    decision = decided if decided.policy is not None else None
     report = decided.report_only
     if decision is None and report is None:
         return False

@@ -715,7 +715,7 @@ def test_actual_request_on_a_path_no_policy_covers() -> None:
     )
     assert (decision.policy, decision.covered, decision.allowed) == (None, False, False)
     assert (decision.headers, decision.vary) == ((), ())
-    assert decision.refusals == (Refusal("no_policy", "no policy covers /admin/x"),)
+    assert decision.refusals == (Refusal("no_policy", "no policy covers the path"),)  # explained, it names the path
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
@@ -1063,7 +1063,7 @@ def test_preflight_on_a_path_no_policy_covers() -> None:
         (),
         (),
     )
-    assert decision.reasons == ["no policy covers /x"]
+    assert decision.reasons == ["no policy covers the path"]
 
 
 # ==================================================================================================
@@ -1221,7 +1221,7 @@ def test_as_dict() -> None:
         "policy": None,
         "response_headers": {},
         "vary": [],
-        "reasons": ["no policy covers /x"],
+        "reasons": ["no policy covers the path"],  # explain=True names the path
         "explanation": [],
     }
 
@@ -1688,7 +1688,11 @@ def test_decide_builds_the_explanation_only_when_asked(monkeypatch: pytest.Monke
     assert decide(policies, RequestInfo("/a/x", "GET", ORIGIN)).allowed
     uncovered = decide(policies, RequestInfo("/elsewhere", "GET", ORIGIN))
     assert (uncovered.covered, uncovered.explanation) == (False, [])
-    assert uncovered.reasons == ["no policy covers /elsewhere"]  # the message is built when read
+    assert uncovered.reasons == ["no policy covers the path"]
+    monkeypatch.undo()
+    assert decide(policies, RequestInfo("/elsewhere", "GET", ORIGIN), explain=True).reasons == [
+        "no policy covers /elsewhere"
+    ]
 
 
 def test_decide_gives_the_report_only_verdict_beside_the_answer() -> None:

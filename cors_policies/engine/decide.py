@@ -9,7 +9,7 @@ never builds those sentences.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from .decision import Decision, Refusal
 from .limits import MAX_REGEX_PATH_LENGTH
@@ -90,27 +90,42 @@ def decide(policy_set: PolicySet, request: RequestInfo, *, explain: bool = False
 
     Its ``report_only`` is the verdict of the report-only policy covering the path, asked when the request has
     an Origin (without one there is nothing to record) or when explaining; None when no report-only policy
-    covers the path. ``explain=True`` fills ``explanation`` with why this policy applies (or none does).
+    covers the path. ``explain=True`` fills ``explanation`` with why this policy applies (or none does), and names
+    the path in the refusal of a path no policy covers (without it, that refusal says "the path").
     """
-    path = request.path
+    path, method, origin, request_method, request_headers, private_network = request
     policy = policy_set.match(path)
     if policy is None:
-        decision = Decision(
-            None,
-            request.preflight,
-            False,
-            refusals=(Refusal(Reason.NO_POLICY, lambda: f"no policy covers {printable(path)}"),),
-        )
+        decision = None
+    elif method == "OPTIONS" and origin is not None and request_method is not None:  # request.preflight, inlined
+        decision = preflight(policy, origin, request_method, request_headers, private_network)
     else:
-        decision = verdict(policy, request)
+        decision = actual(policy, origin, method)
     reports = policy_set.report_only
-    if reports is not None and (request.origin is not None or explain):
+    report = None
+    if reports is not None and (origin is not None or explain):
         covering = reports.match(path)
         if covering is not None:
-            decision.report_only = verdict(covering, request)
+            report = verdict(covering, request)
+    if decision is None:
+        if explain:
+            refusal = Refusal(_NO_POLICY, f"no policy covers {printable(path)}")
+            decision = Decision(None, request.preflight, False, refusals=(refusal,))
+        elif report is None:
+            # Shared and never changed: most requests of a site are on paths no policy covers.
+            return _UNCOVERED_PREFLIGHT if request.preflight else _UNCOVERED
+        else:
+            decision = Decision(None, request.preflight, False, refusals=_UNCOVERED_REFUSAL)
+    decision.report_only = report
     if explain:
         decision.explanation.extend(explanation(policy_set, path, decision))
     return decision
+
+
+_NO_POLICY: Final = Reason.NO_POLICY
+_UNCOVERED_REFUSAL: Final = (Refusal(Reason.NO_POLICY, "no policy covers the path"),)
+_UNCOVERED: Final = Decision(None, False, False, refusals=_UNCOVERED_REFUSAL)
+_UNCOVERED_PREFLIGHT: Final = Decision(None, True, False, refusals=_UNCOVERED_REFUSAL)
 
 
 def explanation(policy_set: PolicySet, path: str, decision: Decision) -> list[str]:

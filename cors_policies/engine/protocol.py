@@ -18,6 +18,9 @@ __all__ = ["actual", "preflight"]
 _NO_ORIGIN: Final = (
     Refusal(Reason.NO_ORIGIN, "the request has no Origin header, so it is not a cross-origin browser request"),
 )
+# Enum members read on the request path, looked up once (a class attribute of an enum costs ten times a global).
+_ORIGIN: Final = Reason.ORIGIN
+_ORIGIN_MALFORMED: Final = Reason.ORIGIN_MALFORMED
 _VARY_ECHO: Final = ("Access-Control-Request-Method", "Access-Control-Request-Headers")
 _VARY_PREFLIGHT_ECHO: Final = ("Origin", *_VARY_ECHO)
 
@@ -135,14 +138,14 @@ def preflight(
 def origin_refusal(policy: CompiledPolicy, origin: str) -> Refusal:
     if parse_request_origin(origin) is None and origin != "null":
         return Refusal(
-            Reason.ORIGIN_MALFORMED,
+            _ORIGIN_MALFORMED,
             lambda: (
                 f"origin '{printable(origin)}' is not a serialized origin "
                 "(scheme://host[:port], lower case, no default port), so it never matches"
             ),
         )
     return Refusal(
-        Reason.ORIGIN,
+        _ORIGIN,
         lambda: (
             f"origin {printable(origin)} is not allowed by policy {policy.name!r} "
             f"(it allows {policy.describe_origins() or 'no origins'})"
