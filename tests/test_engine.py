@@ -1710,3 +1710,20 @@ def test_decide_gives_the_report_only_verdict_beside_the_answer() -> None:
     explained = decide(policies, RequestInfo("/x", "GET"), explain=True)
     assert explained.report_only is not None
     assert explained.explanation[-1].startswith("Report-only policy 'p2' also covers /x and would refuse it")
+
+
+def test_match_remembers_a_bounded_number_of_short_paths() -> None:
+    from cors_policies.engine import policy_set
+
+    policies = PolicySet.build([spec(1, "/a/**"), spec(2, "^/r/[0-9]+$")])
+    for _ in range(2):
+        assert names(policies, "/a/x") == "p1"
+        assert names(policies, "/r/5") == "p2"
+        assert names(policies, "/b") is None
+    long = "/a/" + "x" * policy_set._REMEMBERED_PATH_LENGTH
+    assert names(policies, long) == "p1"
+    assert long not in policies._matched
+    for n in range(policy_set._REMEMBERED_PATHS + 10):
+        policies.match(f"/a/{n}")
+    assert len(policies._matched) <= policy_set._REMEMBERED_PATHS
+    assert names(policies, "/a/x") == "p1"

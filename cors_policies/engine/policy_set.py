@@ -4,7 +4,7 @@ and what it answers (:class:`PolicySet`); :func:`beats` says why one policy outr
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from ..regex import encode
 from .decide import RequestInfo, decide, described, raw_header_list, verdict
@@ -19,6 +19,12 @@ from .tokens import printable
 from .trie import _best_glob
 
 __all__ = ["PolicySet", "beats"]
+
+#: How many paths' answers a policy set remembers (see :meth:`PolicySet.match`), and the longest path it
+#: remembers: at most 4,096 x 256 characters, about 1 MB, whatever the requests.
+_REMEMBERED_PATHS: Final = 4096
+_REMEMBERED_PATH_LENGTH: Final = 256
+_UNKNOWN: Final = object()
 
 
 class PolicySet:
@@ -39,6 +45,7 @@ class PolicySet:
         "_automaton",
         "_globs",
         "_literal",
+        "_matched",
         "_offset",
         "_regexes",
         "_root",
@@ -74,6 +81,7 @@ class PolicySet:
         self._regexes = tuple(part.regexes)
         self._automaton = automaton
         self._offset = offset
+        self._matched: dict[str, CompiledPolicy | None] = {}
 
     @classmethod
     def build(cls, specs: Iterable[PolicySpec], version: Any = None) -> PolicySet:
@@ -104,7 +112,20 @@ class PolicySet:
 
     def match(self, path: str) -> CompiledPolicy | None:
         """The one policy that applies to ``path``. Its cost is bounded whatever the path and the policies:
-        see the class's docstring."""
+        see the class's docstring. The answers for the last few thousand short paths are remembered (the set
+        never changes, and a site's requests repeat a few paths): a dictionary look-up instead of a walk."""
+        matched = self._matched
+        found = matched.get(path, _UNKNOWN)  # one read: another thread may clear it, never half of it
+        if found is not _UNKNOWN:
+            return found  # type: ignore[return-value]
+        found = self._match(path)
+        if len(path) <= _REMEMBERED_PATH_LENGTH:
+            if len(matched) >= _REMEMBERED_PATHS:
+                matched.clear()  # attacker-chosen paths cannot grow it: start again
+            matched[path] = found
+        return found
+
+    def _match(self, path: str) -> CompiledPolicy | None:
         best = self._literal.get(path)
         if self._globs:
             glob = _best_glob(self._root, path)
