@@ -13,7 +13,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from . import protected, validators
+from . import engine, protected, validators
 from .engine import MAX_ORIGIN_LENGTH, PolicySpec
 
 #: The public policy fields an operator writes, in the admin's and the API's order (also the export
@@ -237,29 +237,23 @@ class PolicySetVersion(models.Model):
         return f"version {self.version}"
 
 
+# Codes and labels come from the engine's enums (cors_policies.engine.reasons), the one place they are written.
 class Verdict(models.TextChoices):
-    ALLOWED = "allowed", _("allowed")
-    REFUSED = "refused", _("refused")
+    ALLOWED = engine.Verdict.ALLOWED.value, _(engine.Verdict.ALLOWED.label)
+    REFUSED = engine.Verdict.REFUSED.value, _(engine.Verdict.REFUSED.label)
 
 
 class EnforcedVerdict(models.TextChoices):
     """What was served while a report-only policy would have answered otherwise."""
 
-    ALLOWED = "allowed", _("allowed")
-    REFUSED = "refused", _("refused")
-    UNCOVERED = "uncovered", _("no policy (refused)")
+    ALLOWED = engine.Verdict.ALLOWED.value, _(engine.Verdict.ALLOWED.label)
+    REFUSED = engine.Verdict.REFUSED.value, _(engine.Verdict.REFUSED.label)
+    UNCOVERED = engine.Verdict.UNCOVERED.value, _(engine.Verdict.UNCOVERED.label)
 
 
-#: The engine's refusal codes, as the admin and the API show them.
-REASON_LABELS = {
-    "": "allowed",
-    "origin": "origin not allowed",
-    "origin_malformed": "malformed Origin",
-    "method": "method not allowed",
-    "headers": "request headers not allowed",
-    "private_network": "private network access not allowed",
-    "method_malformed": "malformed Access-Control-Request-Method",
-    "headers_malformed": "malformed Access-Control-Request-Headers",
+#: The refusal codes a row can carry, as the admin and the API show them ("" is an allowed row's).
+REASON_LABELS = {"": engine.Verdict.ALLOWED.label} | {
+    reason.value: reason.label for reason in engine.Reason.recordable()
 }
 
 #: Longest origin stored: a DNS name has at most 253 characters, plus a scheme and a port.

@@ -20,7 +20,6 @@ from django.db.models import Q
 from .analysis import normalize_header_names, normalize_methods, normalize_origins, normalize_strings
 from .engine import (
     KIND_LITERAL,
-    KIND_REGEX,
     MAX_GLOB_STEPS,
     MAX_ORIGIN_REGEX_PROGRAM,
     MAX_REGEX_PATH_PROGRAM,
@@ -92,7 +91,7 @@ def validate_path_pattern(value: Any) -> None:
     if parsed.automaton:
         size = program_size((parsed.member,))
         if size > MAX_REGEX_PATH_PROGRAM:
-            what = "regular expression" if parsed.kind == KIND_REGEX else "glob"
+            what = parsed.kind.label  # a regular expression, or a glob with several "**"
             raise ValidationError(
                 f"{pattern!r} is too complex: this {what} compiles to {size:,} RE2 instructions, and all the "
                 f"regex path patterns of the enabled policies (with the globs that have '**' in more than one "

@@ -1,14 +1,16 @@
 """The policy engine: plain data in, a :class:`Decision` out.
 
 Nothing here imports Django. The middleware, the admin tester, the API's evaluate endpoint and the
-command line all call :meth:`PolicySet.evaluate`, so they can never disagree. Everything that can be
+command line all call :func:`decide` with a :class:`RequestInfo`, so they can never disagree. Everything that can be
 prepared ahead of a request (matchers, header strings, indexes) is prepared in :meth:`PolicySet.build`;
 the per-request work is dictionary look-ups and at most a few precompiled regex matches.
 
-One job per module: :mod:`.limits` (the budgets), :mod:`.tokens` (the HTTP grammar), :mod:`.origins`,
+One job per module: :mod:`.limits` (the budgets), :mod:`.reasons` (reason codes, verdicts and pattern
+kinds, with their labels), :mod:`.tokens` (the HTTP grammar), :mod:`.origins`,
 :mod:`.paths` (path patterns), :mod:`.trie` (the glob trie), :mod:`.policy` (specs and compiled policies),
 :mod:`.decision` (decisions and refusals), :mod:`.protocol` (what one policy answers one request),
-:mod:`.index` (the indexes a set is built into, within the budgets) and :mod:`.policy_set`. This package
+:mod:`.index` (the indexes a set is built into, within the budgets), :mod:`.decide` (the one entry point)
+and :mod:`.policy_set`. This package
 re-exports the names other modules use, so ``from cors_policies.engine import X`` keeps working.
 
 The rules are the WHATWG Fetch standard's CORS protocol: https://fetch.spec.whatwg.org/#http-cors-protocol
@@ -16,6 +18,7 @@ The rules are the WHATWG Fetch standard's CORS protocol: https://fetch.spec.what
 
 from __future__ import annotations
 
+from .decide import RequestInfo, decide
 from .decision import Decision, Refusal, is_preflight
 from .index import path_costs
 from .limits import (
@@ -49,6 +52,7 @@ from .paths import (
 )
 from .policy import CompiledPolicy, PolicySpec
 from .policy_set import PolicySet, beats
+from .reasons import PatternKind, Reason, Verdict
 from .tokens import NORMALIZED_METHODS, SAFELISTED_METHODS, is_token, parse_request_headers, printable
 
 __all__ = [
@@ -73,10 +77,15 @@ __all__ = [
     "OriginError",
     "ParsedPattern",
     "PatternError",
+    "PatternKind",
     "PolicySet",
     "PolicySpec",
+    "Reason",
     "Refusal",
+    "RequestInfo",
+    "Verdict",
     "beats",
+    "decide",
     "is_preflight",
     "is_token",
     "parse_origin_entry",

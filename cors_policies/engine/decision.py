@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .policy import CompiledPolicy
@@ -14,7 +14,8 @@ __all__ = ["Decision", "Refusal", "is_preflight"]
 
 
 class Refusal:
-    """Why a request is refused: a stable ``code`` for programs, ``message`` for people.
+    """Why a request is refused: a stable ``code`` for programs (a :class:`~cors_policies.engine.reasons.Reason`),
+    ``message`` for people.
 
     The message may be given as a function: the middleware refuses many requests and never reads the
     text, so it is only built when someone (the tester, the API, a log line) asks for it.
@@ -39,7 +40,7 @@ class Refusal:
         return hash((self.code, self.message))
 
     def __repr__(self) -> str:
-        return f"Refusal({self.code!r}, {self.message!r})"
+        return f"Refusal({str(self.code)!r}, {self.message!r})"
 
 
 @dataclass(slots=True)
@@ -50,7 +51,7 @@ class Decision:
     ``allowed``: a browser would let the page read the response (or send the real request).
     ``headers``: the exact CORS response headers, in order. ``vary``: request headers the answer
     depends on, to merge into ``Vary``. ``refusals``: every reason the request is refused.
-    ``explanation``: why this policy won (filled only by ``evaluate(..., explain=True)``).
+    ``explanation``: why this policy won (filled only by ``decide(..., explain=True)``).
     """
 
     policy: CompiledPolicy | None
@@ -60,6 +61,9 @@ class Decision:
     vary: tuple[str, ...] = ()
     refusals: tuple[Refusal, ...] = ()
     explanation: list[str] = field(default_factory=list)
+    #: The verdict of the report-only policy covering the path, when :func:`~cors_policies.engine.decide.decide`
+    #: asked it (the request has an Origin, or it is explained); never changes this decision's answer.
+    report_only: Decision | None = None
 
     @property
     def covered(self) -> bool:
@@ -79,11 +83,6 @@ class Decision:
             "reasons": self.reasons,
             "explanation": list(self.explanation),
         }
-
-
-_NO_ORIGIN: Final = (
-    Refusal("no_origin", "the request has no Origin header, so it is not a cross-origin browser request"),
-)
 
 
 def is_preflight(method: str, origin: str | None, request_method: str | None) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..regex import RegexError, compile_regex, encode
+from .reasons import PatternKind
 
 __all__ = [
     "KIND_GLOB",
@@ -27,17 +28,18 @@ class PatternError(ValueError):
     """A path pattern that cannot be compiled; the message says what to write instead."""
 
 
-KIND_LITERAL: Final = 0
-KIND_GLOB: Final = 1
-KIND_REGEX: Final = 2
-KIND_NAMES: Final = {KIND_LITERAL: "literal path", KIND_GLOB: "glob", KIND_REGEX: "regular expression"}
+# The names before :class:`~cors_policies.engine.reasons.PatternKind`, kept for the code that uses them.
+KIND_LITERAL: Final = PatternKind.LITERAL
+KIND_GLOB: Final = PatternKind.GLOB
+KIND_REGEX: Final = PatternKind.REGEX
+KIND_NAMES: Final = {kind: kind.label for kind in PatternKind}
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedPattern:
     """A path pattern split into what the index needs: its kind, segments and matcher."""
 
-    kind: int
+    kind: PatternKind
     source: str
     prefix: tuple[str, ...]  # literal leading segments (globs); all segments (literals)
     literal_segments: int

@@ -4,10 +4,11 @@ and what it answers (:class:`PolicySet`); :func:`beats` says why one policy outr
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from ..regex import encode
-from .decision import Decision, Refusal, is_preflight
+from .decide import RequestInfo, decide, described, raw_header_list, verdict
+from .decision import Decision
 from .index import _admit, _Automaton, _Part
 from .limits import MAX_REGEX_PATH_LENGTH
 from .origins import OriginError
@@ -18,6 +19,12 @@ from .tokens import printable
 from .trie import _best_glob
 
 __all__ = ["PolicySet", "beats"]
+
+#: How many paths' answers a policy set remembers (see :meth:`PolicySet.match`), and the longest path it
+#: remembers: at most 4,096 x 256 characters, about 1 MB, whatever the requests.
+_REMEMBERED_PATHS: Final = 4096
+_REMEMBERED_PATH_LENGTH: Final = 256
+_UNKNOWN: Final = object()
 
 
 class PolicySet:
@@ -38,6 +45,7 @@ class PolicySet:
         "_automaton",
         "_globs",
         "_literal",
+        "_matched",
         "_offset",
         "_regexes",
         "_root",
@@ -73,6 +81,7 @@ class PolicySet:
         self._regexes = tuple(part.regexes)
         self._automaton = automaton
         self._offset = offset
+        self._matched: dict[str, CompiledPolicy | None] = {}
 
     @classmethod
     def build(cls, specs: Iterable[PolicySpec], version: Any = None) -> PolicySet:
@@ -103,7 +112,20 @@ class PolicySet:
 
     def match(self, path: str) -> CompiledPolicy | None:
         """The one policy that applies to ``path``. Its cost is bounded whatever the path and the policies:
-        see the class's docstring."""
+        see the class's docstring. The answers for the last few thousand short paths are remembered (the set
+        never changes, and a site's requests repeat a few paths): a dictionary look-up instead of a walk."""
+        matched = self._matched
+        found = matched.get(path, _UNKNOWN)  # one read: another thread may clear it, never half of it
+        if found is not _UNKNOWN:
+            return found  # type: ignore[return-value]
+        found = self._match(path)
+        if len(path) <= _REMEMBERED_PATH_LENGTH:
+            if len(matched) >= _REMEMBERED_PATHS:
+                matched.clear()  # attacker-chosen paths cannot grow it: start again
+            matched[path] = found
+        return found
+
+    def _match(self, path: str) -> CompiledPolicy | None:
         best = self._literal.get(path)
         if self._globs:
             glob = _best_glob(self._root, path)
@@ -146,59 +168,11 @@ class PolicySet:
         private_network: bool = False,
         explain: bool = False,
     ) -> Decision:
-        """Decide a request.
-
-        ``method`` is the HTTP method of the request itself. A preflight is ``method == "OPTIONS"``
-        with ``origin`` and ``request_method`` (Access-Control-Request-Method) present;
-        ``request_headers`` is the Access-Control-Request-Headers value (text or a list of names);
-        ``private_network`` is Access-Control-Request-Private-Network: true.
-        """
-        policy = self.match(path)
-        if policy is None:
-            decision = Decision(
-                None,
-                is_preflight(method, origin, request_method),
-                False,
-                refusals=(Refusal("no_policy", f"no policy covers {printable(path)}"),),
-            )
-            if explain:
-                line = f"No enabled policy's path pattern matches {printable(path)}."
-                unread = self.unread(path)
-                if unread is not None:
-                    line = (
-                        f"{line[:-1]}: regex path patterns read at most {MAX_REGEX_PATH_LENGTH} bytes of a path, and "
-                        f"policy {unread.name!r} ({printable(unread.pattern.source)}), which could outrank any other "
-                        "match, cannot read this one, so no policy applies (write a glob such as /api/** for long "
-                        "paths)."
-                    )
-                decision.explanation.append(line)
-        else:
-            decision = self.decide(
-                policy,
-                origin=origin,
-                method=method,
-                request_method=request_method,
-                request_headers=request_headers,
-                private_network=private_network,
-            )
-            if explain:
-                decision.explanation.extend(self.explain_match(path, policy))
-        if explain and self.report_only is not None:
-            report = self.evaluate_report_only(
-                origin=origin,
-                method=method,
-                path=path,
-                request_method=request_method,
-                request_headers=request_headers,
-                private_network=private_network,
-            )
-            if report is not None and report.policy is not None:
-                verdict = "would allow it" if report.allowed else "would refuse it (" + "; ".join(report.reasons) + ")"
-                decision.explanation.append(
-                    f"Report-only policy {report.policy.name!r} also covers {printable(path)} and {verdict}; "
-                    "report-only policies never change the answer."
-                )
-        return decision
+        """:func:`~cors_policies.engine.decide.decide` with the request given as keywords (kept for callers
+        written before :class:`~cors_policies.engine.decide.RequestInfo`); ``request_headers`` may be a list
+        of names, read as the comma-joined value a browser sends."""
+        request = RequestInfo(path, method, origin, request_method, raw_header_list(request_headers), private_network)
+        return decide(self, request, explain=explain)
 
     def evaluate_report_only(
         self,
@@ -214,16 +188,10 @@ class PolicySet:
         report-only policies as among the enforced ones), or None when none does."""
         report = self.report_only
         policy = report.match(path) if report is not None else None
-        if report is None or policy is None:
+        if policy is None:
             return None
-        return report.decide(
-            policy,
-            origin=origin,
-            method=method,
-            request_method=request_method,
-            request_headers=request_headers,
-            private_network=private_network,
-        )
+        request = RequestInfo(path, method, origin, request_method, raw_header_list(request_headers), private_network)
+        return verdict(policy, request)
 
     def simulate(
         self,
@@ -235,20 +203,10 @@ class PolicySet:
         preflight: bool = False,
         private_network: bool = False,
     ) -> Decision:
-        """What the middleware would answer a browser, with the explanation: for the admin tester, the
-        API's evaluate endpoint and ``cors_explain``. ``method`` is the method the page wants to use;
-        ``preflight=True`` asks about the preflight the browser sends for it."""
-        if preflight:
-            return self.evaluate(
-                origin=origin if origin is not None else "",
-                method="OPTIONS",
-                path=path,
-                request_method=method,
-                request_headers=list(request_headers),
-                private_network=private_network,
-                explain=True,
-            )
-        return self.evaluate(origin=origin, method=method, path=path, explain=True)
+        """:func:`~cors_policies.engine.decide.decide`, explained, for a request described in words:
+        ``method`` is the method the page wants to use; ``preflight=True`` asks about the preflight the
+        browser sends for it."""
+        return decide(self, described(origin, method, path, request_headers, preflight, private_network), explain=True)
 
     def decide(
         self,
@@ -260,7 +218,8 @@ class PolicySet:
         request_headers: str | Sequence[str] | None = None,
         private_network: bool = False,
     ) -> Decision:
-        """The verdict of ``policy`` (the one :meth:`match` found) for one request."""
+        """The verdict of ``policy`` for one request, whatever its path (previews of a policy; to decide a
+        request, call :func:`~cors_policies.engine.decide.decide`)."""
         if method == "OPTIONS" and origin is not None and request_method is not None:  # is_preflight, narrowed
             return preflight(policy, origin, request_method, request_headers, private_network)
         return actual(policy, origin, method)
