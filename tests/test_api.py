@@ -39,7 +39,9 @@ User = get_user_model()
 
 WRITABLE = (
     "name, description, path_pattern, priority, enabled, report_only, allowed_origins, allowed_origin_regexes, "
-    "allowed_methods, allowed_headers, expose_headers, allow_credentials, max_age, allow_private_network"
+    "allowed_methods, allowed_headers, expose_headers, allow_credentials, max_age, allow_private_network, "
+    "csrf_trusted, "
+    "timing_allow_origin"
 )
 
 
