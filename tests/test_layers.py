@@ -24,7 +24,6 @@ ALLOWED = frozenset(
         "cors_policies/signals.py",
         "cors_policies/snapshot.py",
         "cors_policies/invalidation.py",
-        "cors_policies/engine.py",
         "cors_policies/regex.py",
         "cors_policies/validators.py",
     }
