@@ -52,6 +52,8 @@ SPEC_FIELDS = (
     "max_age",
     "allow_private_network",
     "report_only",
+    "csrf_trusted",
+    "timing_allow_origin",
 )
 
 

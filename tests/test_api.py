@@ -1086,6 +1086,7 @@ def test_evaluate_no_policy(api_client: APIClient, public_api: CorsPolicy) -> No
         "vary": [],
         "reasons": ["no policy covers /elsewhere"],
         "explanation": ["No enabled policy's path pattern matches /elsewhere."],
+        "csrf_trusted": False,
     }
 
 
@@ -1221,6 +1222,7 @@ def test_schema_is_openapi_3_and_covers_this_api_only(api_client: APIClient) -> 
         "vary",
         "reasons",
         "explanation",
+        "csrf_trusted",
     }
     put = schema["paths"]["/api/cors/policies/{id}/"]["put"]
     assert "412" in put["responses"]

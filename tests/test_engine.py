@@ -1212,6 +1212,7 @@ def test_as_dict() -> None:
         "vary": ["Origin"],
         "reasons": [],
         "explanation": ["Policy 'api' applies: its glob '/api/**' matches /api/x (priority 0)."],
+        "csrf_trusted": False,
     }
     assert policies.evaluate(origin=ORIGIN, method="GET", path="/x").as_dict() == {
         "allowed": False,
@@ -1220,6 +1221,7 @@ def test_as_dict() -> None:
         "vary": [],
         "reasons": ["no policy covers /x"],
         "explanation": [],
+        "csrf_trusted": False,
     }
 
 

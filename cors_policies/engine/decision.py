@@ -51,6 +51,8 @@ class Decision:
     ``headers``: the exact CORS response headers, in order. ``vary``: request headers the answer
     depends on, to merge into ``Vary``. ``refusals``: every reason the request is refused.
     ``explanation``: why this policy won (filled only by ``evaluate(..., explain=True)``).
+    ``csrf_trusted``: the origin is allowed by a ``csrf_trusted`` policy, so ``cors_policies.csrf`` lets it
+    pass Django's CSRF origin check.
     """
 
     policy: CompiledPolicy | None
@@ -60,6 +62,7 @@ class Decision:
     vary: tuple[str, ...] = ()
     refusals: tuple[Refusal, ...] = ()
     explanation: list[str] = field(default_factory=list)
+    csrf_trusted: bool = False
 
     @property
     def covered(self) -> bool:
@@ -78,6 +81,7 @@ class Decision:
             "vary": list(self.vary),
             "reasons": self.reasons,
             "explanation": list(self.explanation),
+            "csrf_trusted": self.csrf_trusted,
         }
 
 
