@@ -60,3 +60,48 @@ def test_the_middleware_sends_it(client: Client, make_policy: Callable[..., Any]
     assert (response[TAO], response["Vary"]) == (APP, "Origin")
     assert TAO not in client.get("/t/echo", HTTP_ORIGIN=OTHER)
     assert TAO not in preflight(client, "/t/echo", method="GET")
+
+
+# -- the debug header ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def debug_headers(settings: Any) -> None:
+    settings.CORS_POLICIES = {"DEBUG_HEADERS": True}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("debug_headers")
+def test_covered_responses_name_the_policy_and_the_verdict(client: Client, make_policy: Callable[..., Any]) -> None:
+    make_policy(name="api", path_pattern="/t/**", allowed_origins=[APP], allowed_methods=["PUT"])
+    assert client.get("/t/echo", HTTP_ORIGIN=APP)["CORS-Policy"] == '"api"; verdict=allowed'
+    assert client.get("/t/echo", HTTP_ORIGIN=OTHER)["CORS-Policy"] == '"api"; verdict=refused; reason=origin'
+    assert client.get("/t/echo")["CORS-Policy"] == '"api"; verdict=refused; reason=no_origin'
+    answer = preflight(client, "/t/echo", method="DELETE")
+    assert answer["CORS-Policy"] == '"api"; verdict=refused; reason=method'
+    assert "CORS-Policy" not in client.get("/other", HTTP_ORIGIN=APP)  # no policy covers it
+
+
+@pytest.mark.django_db
+def test_the_debug_header_is_off_by_default(client: Client, make_policy: Callable[..., Any]) -> None:
+    make_policy(name="api", path_pattern="/t/**", allowed_origins=[APP])
+    assert "CORS-Policy" not in client.get("/t/echo", HTTP_ORIGIN=APP)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("debug_headers")
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ('a "quoted" \\ name', r'"a \"quoted\" \\ name"'),
+        ("café 100%", '"caf%C3%A9 100%25"'),
+        ("line\r\nInjected: yes", '"line%0D%0AInjected: yes"'),
+        ("tab\there", '"tab%09here"'),
+    ],
+)
+def test_the_policy_name_is_escaped(client: Client, make_policy: Callable[..., Any], name: str, value: str) -> None:
+    policy = make_policy(name="placeholder", path_pattern="/t/**", allowed_origins=[APP])
+    type(policy).objects.filter(pk=policy.pk).update(name=name)  # around the validators, which refuse some
+    response = client.get("/t/echo", HTTP_ORIGIN=APP)
+    assert response["CORS-Policy"] == f"{value}; verdict=allowed"
+    assert "Injected" not in response.headers
