@@ -1,4 +1,5 @@
-"""Chromium judges the origin policy beyond CORS (issue 17): CSRF trust per policy and Timing-Allow-Origin.
+"""Chromium judges the origin policy beyond CORS (issue 17): CSRF trust per policy, Timing-Allow-Origin and
+WebSocket handshakes.
 
 Pages live on several origins of the one live server (``--host-resolver-rules``, see conftest):
 ``http://app.example.test:PORT`` and ``http://other.example.test:PORT`` are the same site as the API on
@@ -10,13 +11,18 @@ Pages live on several origins of the one live server (``--host-resolver-rules``,
 from __future__ import annotations
 
 import logging
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from cors_policies.models import CorsPolicy
+from cors_policies.channels import PolicyOriginValidator
+from cors_policies.models import CorsPolicy, ObservedOrigin
+from cors_policies.observed import recorder
 from tests.factories import CorsPolicyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -187,3 +193,80 @@ def test_resource_timing_is_detailed_only_with_timing_allow_origin(
         assert entry["transferSize"] > 0 and entry["encodedBodySize"] > 0
     else:
         assert entry == {"requestStart": 0, "responseStart": 0, "transferSize": 0, "encodedBodySize": 0, "wait": 0}
+
+
+# -- a real WebSocket from Chromium, through uvicorn and a Channels consumer -------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def ws_server(transactional_db: None, settings: Any) -> Iterator[int]:
+    """uvicorn, in a thread of this process (so it shares the snapshot and the recorder), serving a Channels
+    echo consumer at /ws/chat/<room> behind PolicyOriginValidator, and an HTML page at every other path."""
+    pytest.importorskip("channels")
+    uvicorn = pytest.importorskip("uvicorn")
+    from channels.generic.websocket import AsyncWebsocketConsumer
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from django.urls import path
+
+    class Echo(AsyncWebsocketConsumer):
+        async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+            await self.send(text_data=f"echo: {text_data}")
+
+    async def page(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.body", "body": b"<!doctype html><title>page</title>"})
+
+    application = ProtocolTypeRouter(
+        {"http": page, "websocket": PolicyOriginValidator(URLRouter([path("ws/chat/<room>", Echo.as_asgi())]))}
+    )
+    settings.CORS_POLICIES = {"OBSERVE_FLUSH": "manual"}
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield port
+    server.should_exit = True
+    thread.join(5)
+
+
+OPEN_SOCKET = """(url) => new Promise((resolve) => {
+    const socket = new WebSocket(url);
+    socket.onopen = () => socket.send("hello");
+    socket.onmessage = (event) => { resolve({opened: true, message: event.data}); socket.close(); };
+    socket.onerror = () => resolve({opened: false});
+})"""
+
+
+def test_chromium_connects_from_an_allowed_origin_and_is_refused_from_another(browser: Any, ws_server: int) -> None:
+    port = ws_server
+    app, evil = f"http://app.example.test:{port}", f"http://evil.test:{port}"
+    CorsPolicyFactory(name="chat", path_pattern="/ws/chat/*", allowed_origins=[app])
+    context = browser.new_context()
+    try:
+        socket_url = f"ws://api.example.test:{port}/ws/chat/lobby"
+        allowed = context.new_page()
+        allowed.goto(app + "/")
+        assert allowed.evaluate(OPEN_SOCKET, socket_url) == {"opened": True, "message": "echo: hello"}
+        refused = context.new_page()
+        refused.goto(evil + "/")
+        assert refused.evaluate(OPEN_SOCKET, socket_url) == {"opened": False}
+        own = context.new_page()  # the API's own page: same origin, always connects
+        own.goto(f"http://api.example.test:{port}/")
+        assert own.evaluate(OPEN_SOCKET, socket_url) == {"opened": True, "message": "echo: hello"}
+    finally:
+        context.close()
+    recorder.flush()
+    rows = ObservedOrigin.objects.order_by("origin").values_list("policy__name", "origin", "verdict", "reason")
+    assert list(rows) == [("chat", app, "allowed", ""), ("chat", evil, "refused", "origin")]
