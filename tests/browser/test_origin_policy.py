@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 #: Fetch the token from the API (setting its cookie), then post an order with it; returns what the page saw.
 POST_ORDER = """async ([api, form]) => {
-    const got = await fetch(api + "/api/csrf/", {credentials: "include", cache: "no-store"});
+    const got = await fetch(api + "/api/orders/csrf/", {credentials: "include", cache: "no-store"});
     const {token} = await got.json();
     const init = {method: "POST", credentials: "include", cache: "no-store"};
     if (form) {
@@ -129,7 +129,7 @@ def test_the_same_post_from_another_origin_is_refused_by_the_csrf_check(
     api = origin("api.example.test", port)
     # The app's page gets the token (and the cookie, for the whole site); the other page posts with it.
     token = open_page("app.example.test").evaluate(
-        "async (api) => (await (await fetch(api + '/api/csrf/', {credentials: 'include'})).json()).token", api
+        "async (api) => (await (await fetch(api + '/api/orders/csrf/', {credentials: 'include'})).json()).token", api
     )
     other = open_page("other.example.test")
     with other.expect_response(f"{api}/api/orders/") as answer:
