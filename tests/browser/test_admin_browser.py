@@ -219,7 +219,7 @@ def test_the_policy_list_fits_a_1280_pixel_window(
     right = page.evaluate("document.querySelector('#result_list thead th:last-child').getBoundingClientRect().right")
     assert right <= 1280
     assert texts(page, "#result_list thead th .text")[1:3] == ["PRECEDENCE RANK", "NAME"]
-    assert len(texts(page, "#result_list tbody tr")) == 7
+    assert len(texts(page, "#result_list tbody tr")) == 8
 
 
 def test_no_page_of_the_admin_tour_answers_an_error(
