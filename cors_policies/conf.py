@@ -317,6 +317,18 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         hint="The default is 30.",
         valid=_at_least_zero,
     ),
+    Setting(
+        "DEBUG_HEADERS",
+        False,
+        '`True`: every response on a path a policy covers carries `CORS-Policy: "<name>"; verdict=refused; '
+        "reason=origin`, so the browser's network panel shows why "
+        "([the origin policy](origin-policy.md#a-debug-header)). For development only: `check --deploy` refuses "
+        "it with `DEBUG = False` (`cors_policies.E022`)",
+        check_id="cors_policies.E021",
+        requirement="it must be True or False.",
+        hint="False (the default) sends no debug header; True, in development only, names the policy and its verdict.",
+        valid=lambda value: isinstance(value, bool),
+    ),
 )
 
 #: Each setting by name.

@@ -33,6 +33,8 @@ POLICY_FIELDS: tuple[str, ...] = (
     "allow_credentials",
     "max_age",
     "allow_private_network",
+    "csrf_trusted",
+    "timing_allow_origin",
 )
 
 #: The fields the engine needs, in PolicySpec's order (the snapshot loader reads exactly these).
@@ -50,6 +52,8 @@ SPEC_FIELDS = (
     "max_age",
     "allow_private_network",
     "report_only",
+    "csrf_trusted",
+    "timing_allow_origin",
 )
 
 
@@ -162,10 +166,32 @@ class CorsPolicy(models.Model):
         help_text=_("Seconds a browser may cache the preflight answer; empty sends no header (browsers use 5 s)."),
     )
     allow_private_network = models.BooleanField(
-        _("allow private network"),
+        _("allow private network (legacy)"),
         default=False,
         help_text=_(
-            "Answer Access-Control-Request-Private-Network: true with Access-Control-Allow-Private-Network: true."
+            "Legacy: answers Access-Control-Request-Private-Network: true with Access-Control-Allow-Private-Network: "
+            "true, which Chromium before 142 asked for. Since Chromium 142's Local Network Access, the user grants "
+            "a public page access to the local network through a permission prompt, and no header grants it; a "
+            'page on the public internet needs that permission (and, for an iframe, allow="local-network-access"), '
+            "and the local service still needs a CORS policy. Leave it off unless older browsers need it."
+        ),
+    )
+    csrf_trusted = models.BooleanField(
+        _("CSRF-trusted"),
+        default=False,
+        help_text=_(
+            "Django's CSRF check accepts this policy's allowed origins on the paths it covers, as if they were in "
+            "CSRF_TRUSTED_ORIGINS, live (needs cors_policies.csrf.CsrfViewMiddleware in place of Django's). "
+            "Only with allow credentials and exact origins or subdomain wildcards: never *, null or regexes. "
+            "Pages still send the CSRF token."
+        ),
+    )
+    timing_allow_origin = models.BooleanField(
+        _("Timing-Allow-Origin"),
+        default=False,
+        help_text=_(
+            "Send Timing-Allow-Origin with the allowed origin, so pages there can read this API's detailed "
+            "resource timing (performance.getEntriesByType('resource')). Never sent to a refused origin."
         ),
     )
     report_only = models.BooleanField(
@@ -215,7 +241,12 @@ class CorsPolicy(models.Model):
 
     def clean(self) -> None:
         self.normalize()
-        validators.validate_policy(allowed_origins=self.allowed_origins, allow_credentials=self.allow_credentials)
+        validators.validate_policy(
+            allowed_origins=self.allowed_origins,
+            allow_credentials=self.allow_credentials,
+            csrf_trusted=self.csrf_trusted,
+            allowed_origin_regexes=self.allowed_origin_regexes,
+        )
         protected.validate_path_pattern(self.path_pattern)  # one that only matches the admin or the API applies nowhere
         validators.validate_policy_budgets(self)
 

@@ -205,14 +205,65 @@ def validate_header_names(value: Any) -> None:
     _validate_tokens(value, "header name", '"X-Requested-With"')
 
 
-def validate_policy(*, allowed_origins: list[str], allow_credentials: bool) -> None:
-    """Rules across fields; raises a ValidationError keyed by field name."""
-    if (
-        allow_credentials
-        and isinstance(allowed_origins, (list, tuple))
-        and "*" in [o.strip() for o in allowed_origins if isinstance(o, str)]
-    ):
-        raise ValidationError({"allowed_origins": ValidationError(STAR_WITH_CREDENTIALS, code="star_with_credentials")})
+#: Why each origin entry cannot be CSRF-trusted, and what to write instead (the admin and the API show these).
+CSRF_NEEDS_CREDENTIALS = (
+    "CSRF trust is for pages that send cookies: turn on allow credentials too, or turn CSRF trust off."
+)
+CSRF_NEEDS_ORIGINS = (
+    "CSRF trust needs origins to trust: list them in allowed origins, such as https://app.example.com or "
+    "https://*.example.com, or turn CSRF trust off."
+)
+CSRF_STAR = (
+    "'*' cannot be CSRF-trusted: every web page could then post forms with your users' cookies. List the "
+    "origins allowed to write, such as https://app.example.com, or turn CSRF trust off."
+)
+CSRF_NULL = (
+    "'null' cannot be CSRF-trusted: sandboxed frames and file: pages of any site send it. Remove null from "
+    "allowed origins (put it in a policy of its own without CSRF trust), or turn CSRF trust off."
+)
+CSRF_REGEXES = (
+    "Origin regexes cannot be CSRF-trusted: trust needs origins Django's CSRF check can name, exact ones or "
+    "subdomain wildcards. List those in allowed origins (such as https://app.example.com or "
+    "https://*.example.com) and keep the regexes in another policy without CSRF trust, or turn CSRF trust off."
+)
+
+
+def _stripped(items: Any) -> list[str]:
+    return [item.strip() for item in items if isinstance(item, str)] if isinstance(items, (list, tuple)) else []
+
+
+def validate_policy(
+    *,
+    allowed_origins: list[str],
+    allow_credentials: bool,
+    csrf_trusted: bool = False,
+    allowed_origin_regexes: list[str] | None = None,
+) -> None:
+    """Rules across fields; raises a ValidationError keyed by field name.
+
+    CSRF trust (``csrf_trusted``) goes only with credentials and origins a person named, exact or a
+    subdomain wildcard: never '*', 'null' or a regex, which would let pages nobody listed post with cookies.
+    """
+    origins = _stripped(allowed_origins)
+    errors: dict[str, list[ValidationError]] = {}
+    if allow_credentials and "*" in origins:
+        errors["allowed_origins"] = [ValidationError(STAR_WITH_CREDENTIALS, code="star_with_credentials")]
+    if csrf_trusted:
+        csrf: list[ValidationError] = []
+        if not allow_credentials:
+            csrf.append(ValidationError(CSRF_NEEDS_CREDENTIALS, code="csrf_without_credentials"))
+        if "*" in origins:
+            csrf.append(ValidationError(CSRF_STAR, code="csrf_star"))
+        if "null" in [origin.lower() for origin in origins]:
+            csrf.append(ValidationError(CSRF_NULL, code="csrf_null"))
+        if _stripped(allowed_origin_regexes or []):
+            csrf.append(ValidationError(CSRF_REGEXES, code="csrf_regexes"))
+        if not origins:
+            csrf.append(ValidationError(CSRF_NEEDS_ORIGINS, code="csrf_without_origins"))
+        if csrf:
+            errors["csrf_trusted"] = csrf
+    if errors:
+        raise ValidationError(errors)
 
 
 MAX_AGE_MESSAGE = "Max age is a number of seconds, 0 or more; leave it empty to send no header."

@@ -226,7 +226,7 @@ def test_the_policy_list_fits_a_1280_pixel_window(
     right = page.evaluate("document.querySelector('#result_list thead th:last-child').getBoundingClientRect().right")
     assert right <= 1280
     assert texts(page, "#result_list thead th .text")[1:3] == ["PRECEDENCE RANK", "NAME"]
-    assert len(texts(page, "#result_list tbody tr")) == 7
+    assert len(texts(page, "#result_list tbody tr")) == 8
     legend = page.locator("p.cors-legend").bounding_box()
     filters = page.locator("#changelist-filter").bounding_box()
     table = page.locator("#result_list").bounding_box()
@@ -238,7 +238,7 @@ def test_the_policy_list_fits_a_1280_pixel_window(
     row = page.locator("#result_list tbody tr", has=page.locator("th.field-name", has_text="api-default"))
     row.locator("input.action-select").click()
     assert row.locator("input.action-select").is_checked()
-    assert texts(page, ".actions .action-counter") == ["1 of 7 selected"]
+    assert texts(page, ".actions .action-counter") == ["1 of 8 selected"]
     with page.expect_navigation():
         row.locator("td.field-test_link a").click()
     assert urlsplit(page.url).path == f"{LIST_PATH}test/"
