@@ -1,8 +1,9 @@
 """The in-memory policy snapshot of this process, and the version every process shares.
 
-Write path: a change bumps ``PolicySetVersion`` in its own transaction; on commit the new number is
-published to the cache and this process is told to check at once. Read path: each process keeps one
-compiled :class:`~cors_policies.engine.PolicySet`; at most every ``REFRESH_INTERVAL`` seconds it reads
+Write path (:mod:`~cors_policies.invalidation`): a change bumps ``PolicySetVersion`` once per transaction;
+on commit the new number is published to the cache and this process is told to check at once. Read path:
+each process keeps one compiled :class:`~cors_policies.engine.PolicySet`; at most every
+``REFRESH_INTERVAL`` seconds it reads
 the shared version (from the cache when the cache is shared between processes, else from the database)
 and rebuilds only when the number moved. Any failure keeps the last snapshot: CORS never causes a 500.
 """
@@ -16,76 +17,30 @@ import threading
 import time
 from typing import Any
 
-from django.core.cache import caches
-from django.core.cache.backends.base import BaseCache
-from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.locmem import LocMemCache
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, router, transaction
-from django.db.models import F
-
+from . import invalidation
 from .conf import conf
 from .engine import PolicySet, PolicySpec
+from .invalidation import changed, publish_version, read_db_version, shared_cache, version_key
+
+__all__ = [
+    "Snapshot",
+    "bump_version",
+    "load_policy_set",
+    "publish_version",
+    "read_db_version",
+    "read_shared_version",
+    "shared_cache",
+    "snapshot",
+    "version_key",
+]
+from .models import SPEC_FIELDS, CorsPolicy
 
 logger = logging.getLogger("cors_policies")
 
 
-def version_key() -> str:
-    return f"{conf.CACHE_KEY_PREFIX}:version"
-
-
-def shared_cache() -> BaseCache | None:
-    """The configured cache if every process sees the same one; None for per-process caches."""
-    cache = caches[conf.CACHE_ALIAS]
-    if isinstance(cache, (LocMemCache, DummyCache)):
-        return None
-    return cache
-
-
-def _db_alias(using: str | None) -> str:
-    from .models import PolicySetVersion
-
-    return using or router.db_for_write(PolicySetVersion) or DEFAULT_DB_ALIAS
-
-
 def bump_version(using: str | None = None) -> None:
-    """Record that the policies changed: in this transaction now, announced to every process on commit."""
-    from .models import PolicySetVersion
-
-    alias = _db_alias(using)
-    rows = PolicySetVersion.objects.using(alias).filter(pk=1)
-    if not rows.update(version=F("version") + 1):
-        try:
-            with transaction.atomic(using=alias):
-                PolicySetVersion.objects.using(alias).create(pk=1, version=1)
-        except IntegrityError:  # another writer created it first
-            rows.update(version=F("version") + 1)
-    transaction.on_commit(lambda: publish_version(alias), using=alias)
-
-
-def read_db_version(using: str | None = None) -> int:
-    from .models import PolicySetVersion
-
-    alias = using or router.db_for_read(PolicySetVersion) or DEFAULT_DB_ALIAS
-    value = PolicySetVersion.objects.using(alias).filter(pk=1).values_list("version", flat=True).first()
-    return int(value or 0)
-
-
-def publish_version(using: str | None = None) -> None:
-    """After a commit: put the new number in the shared cache and make this process look now.
-
-    The cache first: a request of this process that checks after expire() must find the new number there.
-    """
-    cache = shared_cache()
-    if cache is not None:
-        try:
-            cache.set(version_key(), read_db_version(using), timeout=conf.VERSION_TIMEOUT)
-        except Exception:
-            # Other processes fall back to the database's version when the cache does not answer, and the
-            # cached number expires within VERSION_TIMEOUT: nothing is lost, only slower.
-            logger.warning("cors_policies: could not publish the policy version to the cache", exc_info=True)
-            with contextlib.suppress(Exception):  # the cache is down: the warning above says so
-                cache.delete(version_key())
-    snapshot.expire()
+    """Record that the policies changed (kept for callers of the old name): :func:`invalidation.changed`."""
+    changed(using)
 
 
 def read_shared_version() -> int:
@@ -108,8 +63,6 @@ def read_shared_version() -> int:
 
 def load_policy_set(version: Any = None) -> PolicySet:
     """The one place that reads policies for serving: enabled rows, compiled once."""
-    from .models import SPEC_FIELDS, CorsPolicy
-
     rows = CorsPolicy.objects.filter(enabled=True).order_by().values(*SPEC_FIELDS)
     policy_set = PolicySet.build((PolicySpec(**row) for row in rows), version=version)
     for error in policy_set.errors:
@@ -177,3 +130,10 @@ class Snapshot:
 
 
 snapshot = Snapshot()
+
+
+def _committed(alias: str, version: int) -> None:
+    snapshot.expire()
+
+
+invalidation.subscribe(_committed)
