@@ -12,7 +12,7 @@ from typing import Any
 from django.core.signals import setting_changed
 from django.dispatch import Signal, receiver
 
-from .cache import snapshot
+from .snapshot import snapshot
 from .observed import recorder
 
 #: Sent by the middleware for each cross-origin request (one with an Origin header other than the site's

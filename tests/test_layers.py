@@ -89,6 +89,7 @@ def test_the_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
         ("cors_policies.precedence", "cors_policies.services.precedence"),
         ("cors_policies.corsheaders", "cors_policies.corsheaders_settings"),
         ("cors_policies.sync", "cors_policies.services.documents"),
+        ("cors_policies.cache", "cors_policies.snapshot"),
         ("cors_policies.api.serializers", "cors_policies.services.policy_json"),
     ],
 )
