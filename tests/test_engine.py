@@ -1455,7 +1455,7 @@ def test_the_glob_trie_weight_bounds_the_steps_of_every_path() -> None:
     """MAX_GLOB_STEPS holds because the root's weight bounds the nodes any path visits: checked against
     the walk on random sets and paths, and the weight computed before adding a glob (the budget check)
     equals the weight after."""
-    from cors_policies.engine import _add, _grown, _Node
+    from cors_policies.engine.trie import _add, _grown, _Node
 
     rng = random.Random(11)
     for _ in range(300):

@@ -1,0 +1,292 @@
+"""The policy set: the compiled policies of a snapshot, indexed, and asked per request which one applies
+and what it answers (:class:`PolicySet`); :func:`beats` says why one policy outranks another."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..regex import encode
+from .decision import Decision, Refusal, is_preflight
+from .index import _admit, _Automaton, _Part
+from .limits import MAX_REGEX_PATH_LENGTH
+from .origins import OriginError
+from .paths import KIND_NAMES, PatternError
+from .policy import CompiledPolicy, PolicySpec
+from .protocol import actual, preflight
+from .tokens import printable
+from .trie import _best_glob
+
+__all__ = ["PolicySet", "beats"]
+
+
+class PolicySet:
+    """An immutable, indexed set of compiled policies: build once per snapshot, evaluate per request.
+
+    ``policies`` are the enforced ones, in precedence order. Report-only policies never take part in that
+    precedence: they form a set of their own, ``report_only`` (None when there are none, so the hot path
+    pays one attribute test), indexed and ordered by the same rules among themselves.
+
+    What a path costs is bounded by construction: a literal pattern is a dictionary look-up; globs are
+    matched by a trie of at most :data:`MAX_GLOB_STEPS` node visits; regex path patterns (and globs with
+    '**' in several places) by one RE2 pass shared with the report-only set, over at most
+    :data:`MAX_REGEX_PATH_LENGTH` bytes, of at most :data:`MAX_REGEX_PATH_PROGRAM` instructions. Policies
+    beyond a budget are skipped when the set is built and reported in ``errors``.
+    """
+
+    __slots__ = (
+        "_automaton",
+        "_globs",
+        "_literal",
+        "_offset",
+        "_regexes",
+        "_root",
+        "errors",
+        "policies",
+        "report_only",
+        "version",
+    )
+
+    def __init__(self, policies: Iterable[CompiledPolicy], version: Any = None, errors: Sequence[str] = ()) -> None:
+        ordered = sorted(policies, key=lambda p: p.sort_key)
+        messages = list(errors)
+        enforced, reports = _admit(
+            [p for p in ordered if not p.spec.report_only] + [p for p in ordered if p.spec.report_only], messages
+        )
+        members = [p.pattern.member for p in enforced.regexes + reports.regexes]
+        automaton = _Automaton(members) if members else None
+        self._index(enforced, automaton, 0, version, messages)
+        self.report_only: PolicySet | None = None
+        if reports.policies:
+            report = PolicySet.__new__(PolicySet)
+            report._index(reports, automaton, len(enforced.regexes), version, ())
+            report.report_only = None
+            self.report_only = report
+
+    def _index(self, part: _Part, automaton: _Automaton | None, offset: int, version: Any, errors: Any) -> None:
+        self.policies: tuple[CompiledPolicy, ...] = tuple(part.policies)
+        self.version = version
+        self.errors = tuple(errors)
+        self._literal = part.literal
+        self._root = part.root
+        self._globs = part.globs
+        self._regexes = tuple(part.regexes)
+        self._automaton = automaton
+        self._offset = offset
+
+    @classmethod
+    def build(cls, specs: Iterable[PolicySpec], version: Any = None) -> PolicySet:
+        """Compile specs; a spec that does not compile, or that a budget has no room for, is skipped and
+        reported in ``errors``."""
+        compiled = []
+        errors = []
+        for spec in specs:
+            try:
+                compiled.append(CompiledPolicy(spec))
+            except (PatternError, OriginError, TypeError, ValueError) as exc:
+                errors.append(f"policy {spec.id} {spec.name!r} skipped: {exc}")
+        return cls(compiled, version=version, errors=errors)
+
+    def __len__(self) -> int:
+        return len(self.policies)
+
+    @property
+    def glob_steps(self) -> int:
+        """The most trie nodes one path can visit among this set's globs (the budget's measure)."""
+        return self._root.weight if self._globs else 0
+
+    # -- matching ------------------------------------------------------------------------------
+
+    def candidates(self, path: str) -> list[CompiledPolicy]:
+        """Every policy whose pattern matches ``path``, best first (for explanations and the admin)."""
+        return [p for p in self.policies if p.matches_path(path)]
+
+    def match(self, path: str) -> CompiledPolicy | None:
+        """The one policy that applies to ``path``. Its cost is bounded whatever the path and the policies:
+        see the class's docstring."""
+        best = self._literal.get(path)
+        if self._globs:
+            glob = _best_glob(self._root, path)
+            if glob is not None and (best is None or glob.sort_key < best.sort_key):
+                best = glob
+        regexes = self._regexes
+        if regexes and (best is None or regexes[0].sort_key < best.sort_key):
+            assert self._automaton is not None
+            found = self._automaton.matching(path)
+            if found is None:
+                return None  # too long to read, and a regex could outrank `best`: refused, never a guess
+            offset = self._offset
+            for index in found:
+                if index >= offset:
+                    if index - offset < len(regexes) and (
+                        best is None or regexes[index - offset].sort_key < best.sort_key
+                    ):
+                        return regexes[index - offset]
+                    break
+        return best
+
+    def unread(self, path: str) -> CompiledPolicy | None:
+        """The regex policy that could apply to ``path`` but cannot read it (longer than
+        :data:`MAX_REGEX_PATH_LENGTH` bytes), when that is why :meth:`match` found nothing."""
+        regexes = self._regexes
+        if not regexes or len(encode(path)) <= MAX_REGEX_PATH_LENGTH or self.match(path) is not None:
+            return None
+        return regexes[0]
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        *,
+        origin: str | None,
+        method: str,
+        path: str,
+        request_method: str | None = None,
+        request_headers: str | Sequence[str] | None = None,
+        private_network: bool = False,
+        explain: bool = False,
+    ) -> Decision:
+        """Decide a request.
+
+        ``method`` is the HTTP method of the request itself. A preflight is ``method == "OPTIONS"``
+        with ``origin`` and ``request_method`` (Access-Control-Request-Method) present;
+        ``request_headers`` is the Access-Control-Request-Headers value (text or a list of names);
+        ``private_network`` is Access-Control-Request-Private-Network: true.
+        """
+        policy = self.match(path)
+        if policy is None:
+            decision = Decision(
+                None,
+                is_preflight(method, origin, request_method),
+                False,
+                refusals=(Refusal("no_policy", f"no policy covers {printable(path)}"),),
+            )
+            if explain:
+                line = f"No enabled policy's path pattern matches {printable(path)}."
+                unread = self.unread(path)
+                if unread is not None:
+                    line = (
+                        f"{line[:-1]}: regex path patterns read at most {MAX_REGEX_PATH_LENGTH} bytes of a path, and "
+                        f"policy {unread.name!r} ({printable(unread.pattern.source)}), which could outrank any other "
+                        "match, cannot read this one, so no policy applies (write a glob such as /api/** for long "
+                        "paths)."
+                    )
+                decision.explanation.append(line)
+        else:
+            decision = self.decide(
+                policy,
+                origin=origin,
+                method=method,
+                request_method=request_method,
+                request_headers=request_headers,
+                private_network=private_network,
+            )
+            if explain:
+                decision.explanation.extend(self.explain_match(path, policy))
+        if explain and self.report_only is not None:
+            report = self.evaluate_report_only(
+                origin=origin,
+                method=method,
+                path=path,
+                request_method=request_method,
+                request_headers=request_headers,
+                private_network=private_network,
+            )
+            if report is not None and report.policy is not None:
+                verdict = "would allow it" if report.allowed else "would refuse it (" + "; ".join(report.reasons) + ")"
+                decision.explanation.append(
+                    f"Report-only policy {report.policy.name!r} also covers {printable(path)} and {verdict}; "
+                    "report-only policies never change the answer."
+                )
+        return decision
+
+    def evaluate_report_only(
+        self,
+        *,
+        origin: str | None,
+        method: str,
+        path: str,
+        request_method: str | None = None,
+        request_headers: str | Sequence[str] | None = None,
+        private_network: bool = False,
+    ) -> Decision | None:
+        """The verdict of the report-only policy that covers ``path`` (same precedence rules among the
+        report-only policies as among the enforced ones), or None when none does."""
+        report = self.report_only
+        policy = report.match(path) if report is not None else None
+        if report is None or policy is None:
+            return None
+        return report.decide(
+            policy,
+            origin=origin,
+            method=method,
+            request_method=request_method,
+            request_headers=request_headers,
+            private_network=private_network,
+        )
+
+    def simulate(
+        self,
+        *,
+        origin: str | None,
+        method: str,
+        path: str,
+        request_headers: Sequence[str] = (),
+        preflight: bool = False,
+        private_network: bool = False,
+    ) -> Decision:
+        """What the middleware would answer a browser, with the explanation: for the admin tester, the
+        API's evaluate endpoint and ``cors_explain``. ``method`` is the method the page wants to use;
+        ``preflight=True`` asks about the preflight the browser sends for it."""
+        if preflight:
+            return self.evaluate(
+                origin=origin if origin is not None else "",
+                method="OPTIONS",
+                path=path,
+                request_method=method,
+                request_headers=list(request_headers),
+                private_network=private_network,
+                explain=True,
+            )
+        return self.evaluate(origin=origin, method=method, path=path, explain=True)
+
+    def decide(
+        self,
+        policy: CompiledPolicy,
+        *,
+        origin: str | None,
+        method: str,
+        request_method: str | None = None,
+        request_headers: str | Sequence[str] | None = None,
+        private_network: bool = False,
+    ) -> Decision:
+        """The verdict of ``policy`` (the one :meth:`match` found) for one request."""
+        if method == "OPTIONS" and origin is not None and request_method is not None:  # is_preflight, narrowed
+            return preflight(policy, origin, request_method, request_headers, private_network)
+        return actual(policy, origin, method)
+
+    def explain_match(self, path: str, winner: CompiledPolicy) -> list[str]:
+        """Human-readable account of why ``winner`` applies to ``path`` rather than the others."""
+        lines = [
+            f"Policy {winner.name!r} applies: its {KIND_NAMES[winner.pattern.kind]} {winner.pattern.source!r} "
+            f"matches {printable(path)} (priority {winner.spec.priority})."
+        ]
+        for other in self.candidates(path):
+            if other is winner:
+                continue
+            lines.append(f"It wins over {other.name!r} ({other.pattern.source!r}): {beats(winner, other)}.")
+        return lines
+
+
+def beats(winner: CompiledPolicy, other: CompiledPolicy) -> str:
+    """Why ``winner`` takes precedence over ``other``, in words (the tester and shadowing warnings)."""
+    w, o = winner.sort_key, other.sort_key
+    if w[0] != o[0]:
+        return f"higher priority ({winner.spec.priority} > {other.spec.priority})"
+    if w[1] != o[1]:
+        return f"a {KIND_NAMES[w[1]]} is more specific than a {KIND_NAMES[o[1]]}"
+    if w[2] != o[2]:
+        return f"more literal segments ({-w[2]} > {-o[2]})"
+    if w[3] != o[3]:
+        return "'*' is more specific than '**'"
+    return f"equal precedence, and the lower id wins ({winner.id} < {other.id})"
