@@ -12,8 +12,8 @@ from typing import Any
 from django.core.signals import setting_changed
 from django.dispatch import Signal, receiver
 
-from .snapshot import snapshot
 from .observed import recorder
+from .snapshot import snapshot
 
 #: Sent by the middleware for each cross-origin request (one with an Origin header other than the site's
 #: own) that a policy covers, enforced or report-only, with the keyword arguments ``request``, ``origin``,

@@ -105,9 +105,13 @@ def compile_row(row: tuple[Any, ...]) -> tuple[int, Entry]:
         return spec.id, Entry(row[-1], None, f"policy {spec.id} {spec.name!r} skipped: {exc}")
 
 
-def build(version: Any = None, entries: dict[int, Entry] | None = None) -> tuple[PolicySet, dict[int, Entry]]:
-    """The set of the enabled policies, and its entries; the ``entries`` of a previous build whose row did not
-    change since are reused, not read nor compiled again (one cheap query finds the changed rows)."""
+def build(
+    version: Any = None, entries: dict[int, Entry] | None = None, previous: PolicySet | None = None
+) -> tuple[PolicySet, dict[int, Entry]]:
+    """The set of the enabled policies, and its entries. The ``entries`` of a previous build whose row did not
+    change since are reused, not read nor compiled again (one cheap query finds the changed rows); when the same
+    policies stay enabled and none moves in the index, the ``previous`` set's index is shared too
+    (:meth:`PolicySet.replaced`)."""
     enabled = CorsPolicy.objects.filter(enabled=True).order_by().annotate(stamp=STAMP)
     fresh: dict[int, Entry] = {}
     if entries:
@@ -127,12 +131,19 @@ def build(version: Any = None, entries: dict[int, Entry] | None = None) -> tuple
                 rows += enabled.filter(pk__in=stale[start : start + ID_BATCH]).values_list(*ROW_FIELDS)
     else:
         rows = list(enabled.values_list(*ROW_FIELDS))
-    fresh.update(compile_row(row) for row in rows)
-    policy_set = PolicySet(
-        [entry.policy for entry in fresh.values() if entry.policy is not None],
-        version=version,
-        errors=[entry.error for entry in fresh.values() if entry.error],
-    )
+    changed = dict(compile_row(row) for row in rows)
+    fresh.update(changed)
+    policy_set = None
+    if previous is not None and entries and fresh.keys() == entries.keys():
+        swaps = {pk: entry.policy for pk, entry in changed.items()}
+        if all(policy is not None and entries[pk].policy is not None for pk, policy in swaps.items()):
+            policy_set = previous.replaced(swaps, version)  # type: ignore[arg-type]
+    if policy_set is None:
+        policy_set = PolicySet(
+            [entry.policy for entry in fresh.values() if entry.policy is not None],
+            version=version,
+            errors=[entry.error for entry in fresh.values() if entry.error],
+        )
     for error in policy_set.errors:
         logger.error("cors_policies: %s", error)
     return policy_set, fresh
@@ -243,7 +254,7 @@ class Snapshot:
             version = read_shared_version()
             current = self.current
             if current is None or current.version != version:
-                policy_set, self._entries = build(version, self._entries)
+                policy_set, self._entries = build(version, self._entries, current)
                 self.current = policy_set  # one assignment: a reader sees the old set or the new one
                 self.rebuilds += 1
         except Exception:

@@ -8,9 +8,9 @@ from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from cors_policies import protected
-from cors_policies.snapshot import snapshot
 from cors_policies.models import CorsPolicy
 from cors_policies.observed import recorder
+from cors_policies.snapshot import snapshot
 from testproject import settings as demo_settings
 from tests import urls
 from tests.factories import CorsPolicyFactory

@@ -15,9 +15,9 @@ from django.db import OperationalError, transaction
 from django.test import Client
 
 from cors_policies import snapshot as snapshot_module
-from cors_policies.snapshot import load_policy_set, read_db_version, read_shared_version, snapshot, version_key
 from cors_policies.engine import PolicySet
 from cors_policies.models import CorsPolicy, PolicySetVersion
+from cors_policies.snapshot import load_policy_set, read_db_version, read_shared_version, snapshot, version_key
 from tests.conftest import FakeClock
 from tests.factories import CorsPolicyFactory
 

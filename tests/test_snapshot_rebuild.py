@@ -81,6 +81,27 @@ class TestIncremental:
             OTHER
         ]
 
+    def test_a_change_of_answers_only_shares_the_index(self, compiled: list[int]) -> None:
+        policies = CorsPolicyFactory.create_batch(10, path_pattern="/t/**")
+        first, entries = build(1)
+        CorsPolicy.objects.filter(pk=policies[0].pk).update(allowed_origins=[OTHER], allow_credentials=True)
+        compiled.clear()
+        with mock.patch.object(snapshot_module, "PolicySet", side_effect=AssertionError("indexed again")):
+            second, _ = build(2, entries, first)
+        assert compiled == [policies[0].pk] and second.version == 2
+        assert [p.id for p in second.policies] == [p.id for p in first.policies]
+        decision = second.evaluate(origin=OTHER, method="GET", path="/t/x")
+        assert decision is not None and decision.allowed and decision.policy is not None
+        assert decision.policy.id == policies[0].pk and decision.policy.spec.allow_credentials
+        assert ("Access-Control-Allow-Credentials", "true") in decision.headers
+
+    def test_a_change_of_path_indexes_again(self) -> None:
+        policies = CorsPolicyFactory.create_batch(3, path_pattern="/t/**")
+        first, entries = build(1)
+        CorsPolicy.objects.filter(pk=policies[0].pk).update(path_pattern="/t/exact", priority=1)
+        second, _ = build(2, entries, first)
+        assert second.match("/t/exact") is not None and second.match("/t/exact").id == policies[0].pk  # type: ignore[union-attr]
+
     def test_additions_deletions_and_disabled_policies(self, compiled: list[int]) -> None:
         keep, gone, off = CorsPolicyFactory.create_batch(3)
         _, entries = build(1)
@@ -147,7 +168,7 @@ class TestRebuildThread:
         calls: list[int] = []
         versions = iter(range(100, 10_000))
 
-        def slow_build(version: Any, entries: Any = None) -> tuple[PolicySet, dict[int, Any]]:
+        def slow_build(version: Any, *args: Any) -> tuple[PolicySet, dict[int, Any]]:
             calls.append(version)
             release.wait(10)
             return PolicySet([], version=version), {}
