@@ -204,8 +204,13 @@ class Snapshot:
         if self.current is None or self._next_check == -math.inf or not self.threaded():
             return True
         self._next_check = time.monotonic() + float(conf.REFRESH_INTERVAL)
-        push.start(self.changed)  # lazily, here rather than per request: cheap and idempotent
-        self.changed()
+        try:
+            push.start(self.changed)  # lazily, here rather than per request: cheap and idempotent
+            self.changed()
+        except Exception:  # no thread to be had (a server that forbids them): this request rebuilds, as before
+            logger.exception("cors_policies: could not schedule a background rebuild; rebuilding on the request")
+            self._next_check = -math.inf
+            return True
         return False
 
     def get(self) -> PolicySet | None:

@@ -273,3 +273,16 @@ def test_the_sync_path_never_waits_either(db: None, threaded: None, clock: FakeC
         mock.patch.object(snapshot, "refresh", side_effect=AssertionError("the request waited")),
     ):
         assert snapshot.get() is snapshot.current
+
+
+def test_no_thread_to_be_had_rebuilds_on_the_request(
+    db: None, threaded: None, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+    assert allowed()
+    with mock.patch.object(snapshot, "committed"):
+        CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
+    clock.advance(1.1)
+    with mock.patch.object(snapshot, "_ensure_worker", side_effect=RuntimeError("can't start new thread")):
+        assert allowed(origin=OTHER)
+    assert "could not schedule a background rebuild" in caplog.text
