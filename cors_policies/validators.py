@@ -1,8 +1,10 @@
 """The one place policy input is validated and normalized.
 
 The model, the admin forms and the API serializers all call these, so every face shows the same
-message, and every message says what to write instead. The parsing itself lives in the engine
-(``parse_origin_entry``, ``parse_path_pattern``) so what is accepted here is exactly what compiles.
+message, and every message says what to write instead. This module only turns the core's facts into
+Django's ``ValidationError`` with messages: the parsing lives in the engine (``parse_origin_entry``,
+``parse_path_pattern``), so what is accepted here is exactly what compiles, and so do the costs the budgets
+count (``path_costs``, ``program_size``); how lists are stored is :mod:`cors_policies.analysis.normalize`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from typing import Any, Final
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from .analysis import normalize_header_names, normalize_methods, normalize_origins, normalize_strings
 from .engine import (
     KIND_LITERAL,
     KIND_REGEX,
     MAX_GLOB_STEPS,
     MAX_ORIGIN_REGEX_PROGRAM,
     MAX_REGEX_PATH_PROGRAM,
-    NORMALIZED_METHODS,
     OriginError,
     PatternError,
     is_token,
@@ -31,6 +33,28 @@ from .engine import (
     path_costs,
 )
 from .regex import RegexError, compile_regex, program_size
+
+__all__ = [
+    "MAX_AGE_MESSAGE",
+    "MAX_ORIGIN_REGEXES",
+    "MAX_REGEX_LENGTH",
+    "REGEX_PATH_ADVICE",
+    "STAR_WITH_CREDENTIALS",
+    "normalize_header_names",
+    "normalize_methods",
+    "normalize_origins",
+    "normalize_strings",
+    "set_budgets_checked_later",
+    "validate_header_names",
+    "validate_max_age",
+    "validate_methods",
+    "validate_origin_regexes",
+    "validate_origins",
+    "validate_path_pattern",
+    "validate_policy",
+    "validate_policy_budgets",
+    "validate_set_budgets",
+]
 
 STAR_WITH_CREDENTIALS = (
     "'*' cannot be used with credentials: every web page could then read your users' data with their "
@@ -138,14 +162,8 @@ def validate_origin_regexes(value: Any) -> None:
         try:
             compile_regex(regex)
         except RegexError as exc:
-            tail = (
-                f": {exc.advice}."
-                if exc.advice
-                else "; fix it, or use a subdomain wildcard such as https://*.example.com in allowed origins."
-            )
-            errors.append(
-                ValidationError(f"{regex!r} is not a valid regular expression ({exc.reason}){tail}", code="regex")
-            )
+            otherwise = "fix it, or use a subdomain wildcard such as https://*.example.com in allowed origins"
+            errors.append(ValidationError(exc.message(otherwise), code="regex"))
     if errors:
         raise ValidationError(errors)
     size = program_size(tuple(regexes))
@@ -186,49 +204,6 @@ def validate_methods(value: Any) -> None:
 
 def validate_header_names(value: Any) -> None:
     _validate_tokens(value, "header name", '"X-Requested-With"')
-
-
-def _dedupe(items: Iterable[str], key: Any = None) -> list[str]:
-    seen: set[str] = set()
-    result = []
-    for item in items:
-        k = key(item) if key else item
-        if k not in seen:
-            seen.add(k)
-            result.append(item)
-    return result
-
-
-def normalize_origins(value: list[str]) -> list[str]:
-    """Lower-case scheme and host, drop default ports and duplicates; leave invalid entries as typed."""
-    normalized = []
-    for entry in value:
-        try:
-            normalized.append(parse_origin_entry(entry).value)
-        except (OriginError, TypeError):
-            normalized.append(entry)
-    return _dedupe(normalized)
-
-
-def normalize_methods(value: list[str]) -> list[str]:
-    """Fetch upper-cases DELETE, GET, HEAD, OPTIONS, POST and PUT before sending; other methods stay as typed."""
-    result = []
-    for method in value:
-        text = method.strip() if isinstance(method, str) else method
-        if isinstance(text, str) and text.upper() in NORMALIZED_METHODS:
-            text = text.upper()
-        result.append(text)
-    return _dedupe(result)
-
-
-def normalize_header_names(value: list[str]) -> list[str]:
-    """Header names compare case-insensitively: keep the first spelling of each."""
-    stripped = [item.strip() if isinstance(item, str) else item for item in value]
-    return _dedupe(stripped, key=lambda item: item.lower() if isinstance(item, str) else item)
-
-
-def normalize_strings(value: list[str]) -> list[str]:
-    return _dedupe(item.strip() if isinstance(item, str) else item for item in value)
 
 
 def validate_policy(*, allowed_origins: list[str], allow_credentials: bool) -> None:
