@@ -6,10 +6,11 @@ needs it (and blocks the others meanwhile: none is served without CORS). After t
 
 - a change committed in this process is rebuilt in its commit hook (:mod:`~cors_policies.invalidation`'s
   listener), so this process serves it on its very next request;
-- a change announced by another process (:func:`cors_policies.push.start` calls :meth:`Snapshot.changed`), and
-  the interval check (every ``REFRESH_INTERVAL`` seconds, the safety net for a lost message), only wake this
-  process's rebuild thread: one daemon thread, started lazily, again after a fork, and coalescing (any number of
-  changes while it rebuilds make one more rebuild, not many).
+- a change announced by another process (:func:`cors_policies.push.start` calls :meth:`Snapshot.changed`) wakes
+  this process's rebuild thread: one daemon thread, started lazily by the interval check of a request, again
+  after a fork, and coalescing (any number of changes while it rebuilds make one more rebuild, not many). The
+  thread also checks the shared version every ``REFRESH_INTERVAL`` seconds, the safety net for a lost message;
+  requests only make sure it (and push's listener) runs.
 
 A rebuild reads the shared version (the shared cache's copy, else the database's) and, when it moved, recompiles
 only the policies whose row changed (their ``updated_at``; every write through the model stamps it), reuses the
@@ -203,10 +204,12 @@ class Snapshot:
             return False
         if self.current is None or self._next_check == -math.inf or not self.threaded():
             return True
-        self._next_check = time.monotonic() + float(conf.REFRESH_INTERVAL)
+        interval = float(conf.REFRESH_INTERVAL)
+        self._next_check = time.monotonic() + interval
         try:
             push.start(self.changed)  # lazily, here rather than per request: cheap and idempotent
-            self.changed()
+            if self._ensure_worker() or interval <= 0:
+                self._wanted.set()  # a thread just started checks now; a running one checks every interval
         except Exception:  # no thread to be had (a server that forbids them): this request rebuilds, as before
             logger.exception("cors_policies: could not schedule a background rebuild; rebuilding on the request")
             self._next_check = -math.inf
@@ -272,24 +275,32 @@ class Snapshot:
 
     # -- the rebuild thread ------------------------------------------------------------------------
 
-    def _ensure_worker(self) -> None:
+    def _ensure_worker(self) -> bool:
+        """Start this process's rebuild thread unless it runs; True when it was started now."""
         if self._pid != os.getpid():  # a fork that os.register_at_fork did not see (it sees them all on POSIX)
             self._after_fork()
         worker = self._worker
         if worker is not None and worker.is_alive():
-            return
+            return False
         with self._start_lock:
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._run, name="cors-policies-rebuild", daemon=True)
-                self._worker.start()
+            if self._worker is not None and self._worker.is_alive():
+                return False
+            self._worker = threading.Thread(target=self._run, name="cors-policies-rebuild", daemon=True)
+            self._worker.start()
+            return True
 
     def _run(self) -> None:
+        """Rebuild when woken (push, the interval check of a request), and on its own every interval: an idle
+        process, or one whose next request comes late, is as fresh as a busy one."""
         wanted = self._wanted
         while True:
-            wanted.wait()
+            interval = float(conf.REFRESH_INTERVAL)
+            wanted.wait(interval if interval > 0 else None)
             if wanted is not self._wanted:  # a fork replaced the event: this is a stale thread (never in a child)
                 return
             wanted.clear()
+            if self.current is None or not self.threaded():
+                continue  # the first load is a request's; "request" mode (or a test) rebuilds on the request
             try:
                 with self._lock:
                     self._refresh()

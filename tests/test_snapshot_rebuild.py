@@ -276,13 +276,39 @@ def test_the_sync_path_never_waits_either(db: None, threaded: None, clock: FakeC
 
 
 def test_no_thread_to_be_had_rebuilds_on_the_request(
-    db: None, threaded: None, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    db: None, threaded: None, clock: FakeClock, caplog: pytest.LogCaptureFixture, committed: Callable[[], Any]
 ) -> None:
     policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
     assert allowed()
-    with mock.patch.object(snapshot, "committed"):
+    with mock.patch.object(snapshot, "committed"), committed():  # another process's commit: the cache is told
         CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
     clock.advance(1.1)
     with mock.patch.object(snapshot, "_ensure_worker", side_effect=RuntimeError("can't start new thread")):
         assert allowed(origin=OTHER)
     assert "could not schedule a background rebuild" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_process_catches_up_within_the_interval_on_its_own(threaded: None, settings: Any) -> None:
+    settings.CORS_POLICIES = {"REFRESH_INTERVAL": 0.2}
+    snapshot.background = True  # the settings change reset the snapshot, not this
+    policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+    assert allowed()
+    snapshot._ensure_worker()
+    with mock.patch.object(snapshot, "committed"):  # another process's write
+        CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
+    current = snapshot.current
+    wait_for(lambda: snapshot.current is not current)  # no request, no push: the thread's own check
+    assert allowed(origin=OTHER)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interval_of_zero_wakes_the_thread_on_every_request(threaded: None, settings: Any) -> None:
+    settings.CORS_POLICIES = {"REFRESH_INTERVAL": 0}
+    snapshot.background = True
+    policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+    assert allowed()
+    snapshot._ensure_worker()
+    with mock.patch.object(snapshot, "committed"):
+        CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
+    wait_for(lambda: allowed(origin=OTHER))  # each request's check wakes the thread (it has no timer then)
