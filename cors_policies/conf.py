@@ -184,6 +184,17 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         valid=_at_least_zero,
     ),
     Setting(
+        "REBUILD",
+        "thread",
+        'who rebuilds the snapshot after a change made elsewhere: `"thread"` (a background thread per process; '
+        'no request waits) or `"request"` (the first request that notices, for servers that run no Python '
+        "threads, such as uWSGI without `--enable-threads`)",
+        check_id="cors_policies.E015",
+        requirement="it must be 'thread' or 'request'.",
+        hint="Use 'thread' (the default), or 'request' where the server runs no threads.",
+        valid=lambda value: isinstance(value, str) and value in ("thread", "request"),
+    ),
+    Setting(
         "PREFLIGHT_STATUS",
         200,
         "the status of the preflight answers the middleware gives itself: `200` or `204`",
