@@ -57,6 +57,44 @@ def configure(path: str) -> None:
     django.setup()
 
 
+#: Shared values, as sites have them: a few method lists, header lists and origins that many policies name.
+METHODS = (["GET"], ["GET", "POST"], ["GET", "PUT", "PATCH", "DELETE"], ["*"])
+HEADERS = ([], ["Content-Type"], ["Content-Type", "Authorization"], ["Content-Type", "X-Requested-With", "X-CSRFToken"])
+SHARED_ORIGINS = ("https://admin.example.com", "http://localhost:3000", "https://*.partner.example.net")
+#: Regex path policies: a few, within the path automaton's budget (160 RE2 instructions for all).
+REGEXES = 8
+
+
+def policy_fields(n: int) -> dict[str, Any]:
+    """Policy ``n`` of the mix: a tenant each, mostly globs (``/tenantNNNNNN/**``, ``/tenantNNNNNN/*/items``),
+    every tenth an exact path, a few regexes; one to three origins (its own, sometimes a wildcard under it,
+    sometimes a shared one); methods and headers from a few common lists."""
+    if n < REGEXES:
+        pattern = f"^/rx{n}/[0-9]+/(?:a|b)$"
+    elif n % 10 == 0:
+        pattern = f"/tenant{n:06d}/item"
+    elif n % 10 == 1:
+        pattern = f"/tenant{n:06d}/*/items"
+    else:
+        pattern = f"/tenant{n:06d}/**"
+    origins = [f"https://t{n}.example.com"]
+    if n % 3 == 0:
+        origins.append(f"https://*.t{n}.example.com")
+    if n % 4 == 0:
+        origins.append(SHARED_ORIGINS[n % len(SHARED_ORIGINS)])
+    return {
+        "name": f"t{n:06d}",
+        "path_pattern": pattern,
+        "priority": n % 3,
+        "allowed_origins": origins,
+        "allowed_methods": METHODS[n % len(METHODS)],
+        "allowed_headers": HEADERS[n % len(HEADERS)],
+        "expose_headers": ["X-Total-Count"] if n % 5 == 0 else [],
+        "allow_credentials": n % 2 == 0 and METHODS[n % len(METHODS)] != ["*"],
+        "max_age": 600 if n % 2 else None,
+    }
+
+
 def seed(count: int) -> None:
     from django.core.management import call_command
 
@@ -64,17 +102,21 @@ def seed(count: int) -> None:
 
     call_command("migrate", verbosity=0, run_syncdb=True)
     CorsPolicy.objects.all().delete()
-    common = {"allowed_methods": ["GET", "PUT"], "allowed_headers": ["Content-Type"]}
     batch = []
     for n in range(count):
-        pattern = f"/tenant{n:06d}/item" if n % 10 == 0 else f"/tenant{n:06d}/**"
-        batch.append(
-            CorsPolicy(name=f"t{n:06d}", path_pattern=pattern, allowed_origins=[f"https://t{n}.example.com"], **common)
-        )
+        batch.append(CorsPolicy(**policy_fields(n)))
         if len(batch) == 5000:
             CorsPolicy.objects.bulk_create(batch)
             batch = []
     CorsPolicy.objects.bulk_create(batch)
+
+
+def timed(version: int, entries: Any, policy_set: Any) -> tuple[float, Any, Any]:
+    from cors_policies.snapshot import build
+
+    started = time.perf_counter()
+    policy_set, entries = build(version, entries, policy_set)
+    return time.perf_counter() - started, policy_set, entries
 
 
 def measure(count: int, repeats: int) -> dict[str, Any]:
@@ -87,7 +129,7 @@ def measure(count: int, repeats: int) -> dict[str, Any]:
         started = time.perf_counter()
         policy_set, entries = build(1)
         full.append(time.perf_counter() - started)
-        assert len(policy_set) == count
+        assert len(policy_set) == count, policy_set.errors[:3]
     policy_set = entries = None  # type: ignore[assignment]
     gc.collect()
     tracemalloc.start()
@@ -95,27 +137,37 @@ def measure(count: int, repeats: int) -> dict[str, Any]:
     gc.collect()
     retained, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    ids = list(CorsPolicy.objects.order_by("pk").values_list("pk", flat=True)[:: max(count // repeats, 1)])[:repeats]
-    one, moved = [], []
-    for index, pk in enumerate(ids):
-        # The common edit: an origin added (the policy keeps its place in the index).
-        CorsPolicy.objects.filter(pk=pk).update(allowed_origins=[f"https://t{pk}.example.com", "https://new.example"])
-        started = time.perf_counter()
-        policy_set, entries = build(2 + index, entries, policy_set)
-        one.append(time.perf_counter() - started)
-        assert len(policy_set) == count
-        # A new path pattern: the policy moves in the index, which is built again.
-        CorsPolicy.objects.filter(pk=pk).update(path_pattern=f"/moved{pk}/**")
-        started = time.perf_counter()
-        policy_set, entries = build(2 + index, entries, policy_set)
-        moved.append(time.perf_counter() - started)
+    ids = list(CorsPolicy.objects.order_by("pk").values_list("pk", flat=True)[REGEXES :: max(count // repeats, 1)])
+    times: dict[str, list[float]] = {"edit": [], "path": [], "priority": [], "add": [], "remove": []}
+    version = 2
+    for index, pk in enumerate(ids[:repeats]):
+        steps = [
+            # The common edit: an origin added (the policy keeps its place in the index).
+            (
+                "edit",
+                lambda pk=pk: CorsPolicy.objects.filter(pk=pk).update(
+                    allowed_origins=[f"https://t{pk}.example.com", "https://new.example"]
+                ),
+            ),
+            # A new path pattern and a new priority: the policy moves in the index.
+            ("path", lambda pk=pk: CorsPolicy.objects.filter(pk=pk).update(path_pattern=f"/moved{pk}/**")),
+            ("priority", lambda pk=pk: CorsPolicy.objects.filter(pk=pk).update(priority=7)),
+            ("add", lambda index=index: CorsPolicy.objects.create(**policy_fields(count + 1 + index))),
+            ("remove", lambda pk=pk: CorsPolicy.objects.filter(pk=pk).delete()),
+        ]
+        for name, change in steps:
+            change()
+            elapsed, policy_set, entries = timed(version, entries, policy_set)
+            times[name].append(elapsed)
+            version += 1
+    fresh, _ = build(version)
+    assert [p.id for p in fresh.policies] == [p.id for p in policy_set.policies]  # the same set as a full build
     return {
         "policies": count,
-        "full_s": min(full),
+        "full_s": statistics.median(full),
         "peak_mb": peak / 1e6,
         "retained_mb": retained / 1e6,
-        "one_change_ms": statistics.median(one) * 1000,
-        "one_path_change_ms": statistics.median(moved) * 1000,
+        **{f"{name}_ms": statistics.median(values) * 1000 for name, values in times.items()},
     }
 
 
@@ -141,12 +193,16 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print("| policies | full build | peak memory | retained | one policy's answers changed | one path changed |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| policies | full build | peak memory | retained | one edit | one path moved | one priority changed "
+        "| one added | one removed |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         print(
             f"| {row['policies']:,} | {row['full_s']:.2f} s | {row['peak_mb']:.0f} MB | {row['retained_mb']:.0f} MB "
-            f"| {row['one_change_ms']:.1f} ms | {row['one_path_change_ms']:.1f} ms |"
+            f"| {row['edit_ms']:.1f} ms | {row['path_ms']:.1f} ms | {row['priority_ms']:.1f} ms "
+            f"| {row['add_ms']:.1f} ms | {row['remove_ms']:.1f} ms |"
         )
 
 
