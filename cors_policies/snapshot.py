@@ -14,14 +14,15 @@ needs it (and blocks the others meanwhile: none is served without CORS). After t
 
 A rebuild reads the shared version (the shared cache's copy, else the database's) and, when it moved, recompiles
 only the policies whose row changed (their ``updated_at``; every write through the model stamps it), reuses the
-other compiled policies and indexes the set again. ``REBUILD = "request"`` (servers without threads, and an
-in-memory SQLite database, whose rows a thread's connection cannot see) rebuilds on the request that notices, as
-before. Any failure keeps the last set and is logged: CORS never causes a 500.
+other compiled policies and edits the previous set's index for the changed ones (indexes afresh when many
+changed). ``REBUILD = "request"`` (servers without threads, and an in-memory SQLite database, whose rows a
+thread's connection cannot see) rebuilds on the request that notices, as before. Any failure keeps the last set and is logged: CORS never causes a 500.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -106,13 +107,47 @@ def compile_row(row: tuple[Any, ...]) -> tuple[int, Entry]:
         return spec.id, Entry(row[-1], None, f"policy {spec.id} {spec.name!r} skipped: {exc}")
 
 
+class _CollectorPause:
+    """Python's cyclic garbage collector off while a build allocates its many small objects (each of its passes
+    over the growing set of compiled policies, none of them garbage, cost a third of a full build), back on
+    after unless it was off before; nested and concurrent builds count, the last to finish restores it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pauses = 0
+        self._restore = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._pauses == 0:
+                self._restore = gc.isenabled()
+                gc.disable()
+            self._pauses += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._pauses -= 1
+            if self._pauses == 0 and self._restore:
+                gc.enable()
+
+
+_collection_paused = _CollectorPause()
+
+
 def build(
     version: Any = None, entries: dict[int, Entry] | None = None, previous: PolicySet | None = None
 ) -> tuple[PolicySet, dict[int, Entry]]:
     """The set of the enabled policies, and its entries. The ``entries`` of a previous build whose row did not
-    change since are reused, not read nor compiled again (one cheap query finds the changed rows); when the same
-    policies stay enabled and none moves in the index, the ``previous`` set's index is shared too
-    (:meth:`PolicySet.replaced`)."""
+    change since are reused, not read nor compiled again (one cheap query finds the changed rows); when a few
+    changed, the ``previous`` set's index is shared too
+    (:meth:`PolicySet.updated`), edited for the policies that changed, appeared or went."""
+    with _collection_paused:
+        return _build(version, entries, previous)
+
+
+def _build(
+    version: Any, entries: dict[int, Entry] | None, previous: PolicySet | None
+) -> tuple[PolicySet, dict[int, Entry]]:
     enabled = CorsPolicy.objects.filter(enabled=True).order_by().annotate(stamp=STAMP)
     fresh: dict[int, Entry] = {}
     if entries:
@@ -135,10 +170,16 @@ def build(
     changed = dict(compile_row(row) for row in rows)
     fresh.update(changed)
     policy_set = None
-    if previous is not None and entries and fresh.keys() == entries.keys():
-        swaps = {pk: entry.policy for pk, entry in changed.items()}
-        if all(policy is not None and entries[pk].policy is not None for pk, policy in swaps.items()):
-            policy_set = previous.replaced(swaps, version)  # type: ignore[arg-type]
+    removed = [pk for pk in entries if pk not in fresh or fresh[pk].policy is None] if entries else []
+    if previous is not None and entries and len(changed) + len(removed) <= max(len(fresh) // 4, 16):
+        # A few rows changed, appeared or went (more: indexing afresh costs less than editing one by one): the
+        # previous set's index is edited, not made again (None when a budget's choice needs a fresh build).
+        policy_set = previous.updated(
+            {pk: entry.policy for pk, entry in changed.items() if entry.policy is not None},
+            removed,
+            version,
+            [entry.error for entry in fresh.values() if entry.error],
+        )
     if policy_set is None:
         policy_set = PolicySet(
             [entry.policy for entry in fresh.values() if entry.policy is not None],
