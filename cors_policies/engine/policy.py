@@ -10,7 +10,7 @@ from typing import Any, Final, TypeVar
 
 from ..regex import RegexSet, encode, program_size
 from .limits import MAX_ORIGIN_REGEX_PROGRAM, MAX_REGEX_ORIGIN_LENGTH, MAX_REGEX_PATH_LENGTH
-from .origins import OriginEntry, OriginError, parse_origin_entry, parse_request_origin
+from .origins import OriginEntry, OriginError, _check_wildcard_domain, parse_origin_entry, parse_request_origin
 from .paths import KIND_LITERAL, KIND_REGEX, parsed_path_pattern
 
 __all__ = ["CompiledPolicy", "PolicySpec"]
@@ -55,10 +55,9 @@ def _shared(cached: Callable[[Any], _T], plain: Callable[[Any], _T], value: Any)
     if type(value) is list:
         value = tuple(value)
     try:
-        hash(value)
-    except TypeError:
+        return cached(value)
+    except TypeError:  # not a key (or a TypeError of the parse itself, which this raises again)
         return plain(value)
-    return cached(value)
 
 
 def _origins_of(origins: Iterable[str]) -> tuple[bool, frozenset[str], tuple[tuple[str, str, str], ...]]:
@@ -76,6 +75,24 @@ def _origins_of(origins: Iterable[str]) -> tuple[bool, frozenset[str], tuple[tup
 def _entry(origin: Any) -> OriginEntry:
     """One entry parsed, remembered (a wildcard's Public Suffix List look-up included) when it is text."""
     return _parsed_entry(origin) if type(origin) is str else parse_origin_entry(origin)
+
+
+def _quick_entry(raw: str) -> OriginEntry:
+    """:func:`parse_origin_entry`, sooner for what the database holds: an origin (or a wildcard's origin after
+    its ``*.``) already in the exact form a browser sends (:func:`parse_request_origin` accepts it) is its own
+    normalized value, with every check of the full parse passed; the rest takes the full parse."""
+    scheme_end = raw.find("://*.")
+    if scheme_end < 0:
+        parsed = parse_request_origin(raw)
+        if parsed is not None:
+            return OriginEntry("exact", raw, *parsed)
+    else:
+        parsed = parse_request_origin(raw[:scheme_end] + "://" + raw[scheme_end + 5 :])
+        if parsed is not None:
+            scheme, host, port = parsed
+            _check_wildcard_domain(scheme, host, f":{port}" if port else "", raw)
+            return OriginEntry("wildcard", raw, scheme, host, port)
+    return parse_origin_entry(raw)
 
 
 def _methods_of(methods: Iterable[str]) -> tuple[bool, frozenset[str], str]:
@@ -110,7 +127,7 @@ def _answers_of(key: tuple[bool, Any, bool, Any]) -> tuple[_Headers, _Headers]:
     return tuple(actual), tuple(tail)
 
 
-_parsed_entry = functools.lru_cache(maxsize=_REMEMBERED * 4)(parse_origin_entry)
+_parsed_entry = functools.lru_cache(maxsize=_REMEMBERED * 4)(_quick_entry)
 _origins = functools.lru_cache(maxsize=_REMEMBERED)(_origins_of)
 _methods = functools.lru_cache(maxsize=_REMEMBERED)(_methods_of)
 _headers = functools.lru_cache(maxsize=_REMEMBERED)(_headers_of)
