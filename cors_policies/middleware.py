@@ -190,6 +190,35 @@ def apply_decision(response: HttpResponseBase, decision: Decision) -> None:
             patch_vary_headers(response, decision.vary)
         else:  # the common case, without patch_vary_headers' parsing
             response["Vary"] = ", ".join(decision.vary)
+    if conf.DEBUG_HEADERS:  # development only (check --deploy: E022)
+        response[DEBUG_HEADER] = debug_header(decision)
+
+
+#: The debug header (``DEBUG_HEADERS``): the policy, its verdict and the first refusal's code.
+DEBUG_HEADER: Final = "CORS-Policy"
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a structured-field string (RFC 8941): quotes and backslashes escaped; a character outside
+    printable ASCII (a policy name is staff input: a line break must never reach a header) as %XX of its UTF-8."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif " " <= char <= "~" and char != "%":
+            out.append(char)
+        else:
+            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+    return '"' + "".join(out) + '"'
+
+
+def debug_header(decision: Decision) -> str:
+    """``"<name>"; verdict=allowed`` or ``"<name>"; verdict=refused; reason=<code>``."""
+    assert decision.policy is not None  # only a covered path's decision is applied
+    value = f"{_quoted(decision.policy.name)}; verdict={'allowed' if decision.allowed else 'refused'}"
+    if decision.refusals:
+        value += f"; reason={decision.refusals[0].code}"
+    return value
 
 
 class CorsPolicyMiddleware:

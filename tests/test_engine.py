@@ -1215,6 +1215,7 @@ def test_as_dict() -> None:
         "vary": ["Origin"],
         "reasons": [],
         "explanation": ["Policy 'api' applies: its glob '/api/**' matches /api/x (priority 0)."],
+        "csrf_trusted": False,
     }
     assert policies.evaluate(origin=ORIGIN, method="GET", path="/x").as_dict() == {
         "allowed": False,
@@ -1223,6 +1224,7 @@ def test_as_dict() -> None:
         "vary": [],
         "reasons": ["no policy covers the path"],  # explain=True names the path
         "explanation": [],
+        "csrf_trusted": False,
     }
 
 

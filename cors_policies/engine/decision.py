@@ -52,6 +52,8 @@ class Decision:
     ``headers``: the exact CORS response headers, in order. ``vary``: request headers the answer
     depends on, to merge into ``Vary``. ``refusals``: every reason the request is refused.
     ``explanation``: why this policy won (filled only by ``decide(..., explain=True)``).
+    ``csrf_trusted``: the origin is allowed by a ``csrf_trusted`` policy, so ``cors_policies.csrf`` lets it
+    pass Django's CSRF origin check.
     """
 
     policy: CompiledPolicy | None
@@ -64,6 +66,7 @@ class Decision:
     #: The verdict of the report-only policy covering the path, when :func:`~cors_policies.engine.decide.decide`
     #: asked it (the request has an Origin, or it is explained); never changes this decision's answer.
     report_only: Decision | None = None
+    csrf_trusted: bool = False
 
     @property
     def covered(self) -> bool:
@@ -82,6 +85,7 @@ class Decision:
             "vary": list(self.vary),
             "reasons": self.reasons,
             "explanation": list(self.explanation),
+            "csrf_trusted": self.csrf_trusted,
         }
 
 

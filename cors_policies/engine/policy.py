@@ -33,6 +33,10 @@ class PolicySpec:
     allow_private_network: bool = False
     #: Evaluated beside the enforced policies and recorded where its verdict differs; never answers.
     report_only: bool = False
+    #: Django's CSRF check (``cors_policies.csrf``) trusts the allowed origins on the covered paths.
+    csrf_trusted: bool = False
+    #: Allowed origins get ``Timing-Allow-Origin``: their pages may read the detailed resource timing.
+    timing_allow_origin: bool = False
 
 
 _VARY_ORIGIN: Final = ("Origin",)
@@ -47,6 +51,7 @@ class CompiledPolicy:
         "any_method",
         "any_origin",
         "credentials",
+        "csrf_trusted",
         "exact_origins",
         "headers",
         "headers_header",
@@ -61,6 +66,7 @@ class CompiledPolicy:
         "program",
         "sort_key",
         "spec",
+        "timing",
         "vary",
         "wildcards",
     )
@@ -109,6 +115,18 @@ class CompiledPolicy:
         self.headers_header = ", ".join(h for h in spec.allowed_headers if h != "*")
         self.credentials = spec.allow_credentials
         self.private_network = spec.allow_private_network
+        #: CSRF trust only for origins a person named with credentials: never '*', 'null' or a regex (the
+        #: validators refuse those; a row written around them is not trusted).
+        self.csrf_trusted = bool(
+            spec.csrf_trusted
+            and spec.allow_credentials
+            and not self.any_origin
+            and self.origin_regexes is None
+            and "null" not in self.exact_origins
+            and (self.exact_origins or self.wildcards)
+        )
+        #: Timing-Allow-Origin echoes the allowed origin (a "*" policy's answer is a constant "*").
+        self.timing = bool(spec.timing_allow_origin)
 
         actual: list[tuple[str, str]] = []
         tail: list[tuple[str, str]] = []
@@ -117,6 +135,8 @@ class CompiledPolicy:
             tail.append(("Access-Control-Allow-Credentials", "true"))
         if spec.expose_headers:
             actual.append(("Access-Control-Expose-Headers", ", ".join(spec.expose_headers)))
+        if self.timing and self.any_origin:
+            actual.append(("Timing-Allow-Origin", "*"))
         if spec.max_age is not None and spec.max_age >= 0:  # a negative row (written around the validators) sends none
             tail.append(("Access-Control-Max-Age", str(spec.max_age)))
         self.actual_headers = tuple(actual)

@@ -3,7 +3,7 @@ and what it answers (:class:`PolicySet`); :func:`beats` says why one policy outr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from ..regex import encode
@@ -12,11 +12,11 @@ from .decision import Decision
 from .index import _admit, _Automaton, _Part
 from .limits import MAX_REGEX_PATH_LENGTH
 from .origins import OriginError
-from .paths import KIND_NAMES, PatternError
+from .paths import KIND_GLOB, KIND_NAMES, ParsedPattern, PatternError
 from .policy import CompiledPolicy, PolicySpec
 from .protocol import actual, preflight
 from .tokens import printable
-from .trie import _best_glob
+from .trie import _best_glob, _Node
 
 __all__ = ["PolicySet", "beats"]
 
@@ -95,6 +95,63 @@ class PolicySet:
             except (PatternError, OriginError, TypeError, ValueError) as exc:
                 errors.append(f"policy {spec.id} {spec.name!r} skipped: {exc}")
         return cls(compiled, version=version, errors=errors)
+
+    def replaced(self, changed: Mapping[int, CompiledPolicy], version: Any = None) -> PolicySet | None:
+        """This set with the ``changed`` policies (by id) in place of those it holds, sharing the rest of its
+        index (a rebuild after one policy's origins, methods or headers changed costs microseconds, not a new
+        index). None when a change would move a policy in the index (its path pattern, precedence or
+        report-only flag), or names a policy this set does not hold: build a new set then."""
+        report = self.report_only
+        held = {policy.id: policy for policy in self.policies}
+        if report is not None:
+            held.update((policy.id, policy) for policy in report.policies)
+        for pk, new in changed.items():
+            old = held.get(pk)
+            if (
+                old is None
+                or old.sort_key != new.sort_key
+                or old.pattern.source != new.pattern.source
+                or old.spec.report_only != new.spec.report_only
+            ):
+                return None
+        swaps = [(held[pk], new) for pk, new in changed.items()]
+        result = PolicySet.__new__(PolicySet)
+        result._swap(self, [(old, new) for old, new in swaps if not new.spec.report_only], version, self.errors)
+        result.report_only = None
+        if report is not None:
+            result.report_only = PolicySet.__new__(PolicySet)
+            result.report_only._swap(report, [(old, new) for old, new in swaps if new.spec.report_only], version, ())
+            result.report_only.report_only = None
+        return result
+
+    def _swap(
+        self, old: PolicySet, swaps: list[tuple[CompiledPolicy, CompiledPolicy]], version: Any, errors: Any
+    ) -> None:
+        """Index as ``old`` does, with each (held, new) of ``swaps`` in place of the held policy: what is copied is
+        the list of policies and the nodes on the swapped globs' way, not the index."""
+        policies = list(old.policies)
+        literal = dict(old._literal)
+        regexes = list(old._regexes)
+        root = old._root
+        for held, new in swaps:
+            policies[policies.index(held)] = new
+            pattern = new.pattern
+            if pattern.automaton:
+                regexes[regexes.index(held)] = new
+            elif pattern.kind == KIND_GLOB:
+                root = _swapped(root, pattern, held, new)
+            elif literal.get(pattern.source) is held:
+                literal[pattern.source] = new
+        self.policies = tuple(policies)
+        self.version = version
+        self.errors = tuple(errors)
+        self._literal = literal
+        self._root = root
+        self._globs = old._globs
+        self._regexes = tuple(regexes)
+        self._automaton = old._automaton
+        self._offset = old._offset
+        self._matched = {}  # the old set's remembered answers may name a swapped-out policy
 
     def __len__(self) -> int:
         return len(self.policies)
@@ -249,3 +306,35 @@ def beats(winner: CompiledPolicy, other: CompiledPolicy) -> str:
     if w[3] != o[3]:
         return "'*' is more specific than '**'"
     return f"equal precedence, and the lower id wins ({winner.id} < {other.id})"
+
+
+def _copy(node: _Node) -> _Node:
+    copy = _Node.__new__(_Node)
+    copy.children = dict(node.children)
+    copy.star, copy.end, copy.rest, copy.tails = node.star, node.end, node.rest, node.tails
+    copy.weight, copy.best = node.weight, node.best
+    return copy
+
+
+def _swapped(root: _Node, pattern: ParsedPattern, held: CompiledPolicy, new: CompiledPolicy) -> _Node:
+    """A copy of the trie ``root`` where ``new`` stands for ``held`` on ``pattern``'s way: the nodes on that way
+    are copied, every other node is shared (the old set, still served, is never modified)."""
+    top = node = _copy(root)
+    segments: list[tuple[str, ...]] = [pattern.tokens]
+    if pattern.tail is not None:
+        segments.append(pattern.tail[::-1])
+    for depth, parts in enumerate(segments):
+        if depth:  # down into the suffix trie of the globs with a '**' here
+            assert node.tails is not None
+            node.tails = node = _copy(node.tails)
+        for part in parts:
+            if part == "*":
+                assert node.star is not None
+                node.star = node = _copy(node.star)
+            else:
+                node.children[part] = node = _copy(node.children[part])
+    if node.end is held:
+        node.end = new
+    if node.rest is held:
+        node.rest = new
+    return top

@@ -36,7 +36,10 @@ def actual(policy: CompiledPolicy, origin: str | None, method: str) -> Decision:
         return Decision(policy, False, False, vary=policy.vary, refusals=_NO_ORIGIN)
     if not policy.allows_origin(origin):
         return Decision(policy, False, False, vary=policy.vary, refusals=(origin_refusal(policy, origin),))
-    return Decision(policy, False, True, (("Access-Control-Allow-Origin", origin), *policy.actual_headers), policy.vary)
+    headers = (("Access-Control-Allow-Origin", origin), *policy.actual_headers)
+    if policy.timing:
+        headers += (("Timing-Allow-Origin", origin),)
+    return Decision(policy, False, True, headers, policy.vary, csrf_trusted=policy.csrf_trusted)
 
 
 def preflight(
@@ -132,7 +135,7 @@ def preflight(
     vary: tuple[str, ...] = policy.vary
     if echo:
         vary = _VARY_ECHO if policy.any_origin else _VARY_PREFLIGHT_ECHO
-    return Decision(policy, True, True, tuple(headers), vary)
+    return Decision(policy, True, True, tuple(headers), vary, csrf_trusted=policy.csrf_trusted)
 
 
 def origin_refusal(policy: CompiledPolicy, origin: str) -> Refusal:

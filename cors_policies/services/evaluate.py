@@ -29,6 +29,11 @@ class Evaluation:
     #: The policies asked (None when they could not be loaded); its ``errors`` name the rows it skipped.
     policy_set: PolicySet | None
 
+    @property
+    def csrf_trusted(self) -> bool:
+        """The origin passes Django's CSRF origin check through a CSRF-trusted policy (``cors_policies.csrf``)."""
+        return not self.protected and self.decision is not None and self.decision.csrf_trusted
+
 
 def evaluate(
     *,
