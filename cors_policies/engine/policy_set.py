@@ -4,6 +4,7 @@ and what it answers (:class:`PolicySet`); :func:`beats` says why one policy outr
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -453,7 +454,7 @@ def _edited_part(
         elif pattern.kind == KIND_GLOB:
             part.root = _edited(part.root, pattern.tokens, pattern.tail, pattern.trailing, _leaving(policy, policies))
         elif literal.get(pattern.source) is policy:
-            heir = next((p for p in policies if _same_place(p.pattern, pattern)), None)
+            heir = _heir(policies, pattern)
             if heir is None:
                 del literal[pattern.source]
             else:
@@ -474,22 +475,26 @@ def _edited_part(
     return part, moved
 
 
-def _same_place(one: ParsedPattern, other: ParsedPattern) -> bool:
-    """Whether two patterns of the literal dict or the trie are indexed in the same place."""
-    if one.kind != other.kind or one.automaton or other.automaton:
-        return False
-    if one.kind != KIND_GLOB:
-        return one.source == other.source
-    return one.tokens == other.tokens and one.tail == other.tail and one.trailing == other.trailing
+_SOURCE: Final = operator.attrgetter("pattern.source")
+_EXPRESSION: Final = operator.attrgetter("pattern.expression")
+
+
+def _heir(policies: list[CompiledPolicy], pattern: ParsedPattern) -> CompiledPolicy | None:
+    """The best of ``policies`` indexed in the place of ``pattern`` (a literal path, or a glob of the trie), found
+    in C: a literal path by its source (never a glob's or a regex's); a glob of the trie by its RE2 expression,
+    which globs in the same trie place share ('/a/**/**' reads as '/a/**') and no other pattern has."""
+    key, place = (pattern.expression, _EXPRESSION) if pattern.kind == KIND_GLOB else (pattern.source, _SOURCE)
+    try:
+        return policies[list(map(place, policies)).index(key)]
+    except ValueError:
+        return None
 
 
 def _leaving(policy: CompiledPolicy, policies: list[CompiledPolicy]) -> Callable[[Any], Any]:
     """The trie edit removing ``policy``: where it was the best, the next best in the same place takes over."""
 
     def edit(held: CompiledPolicy | None) -> CompiledPolicy | None:
-        if held is not policy:
-            return held
-        return next((p for p in policies if _same_place(p.pattern, policy.pattern)), None)
+        return held if held is not policy else _heir(policies, policy.pattern)
 
     return edit
 
