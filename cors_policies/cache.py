@@ -20,9 +20,10 @@ from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, router, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, transaction
 from django.db.models import F
 
+from . import push
 from .conf import conf
 from .engine import PolicySet, PolicySpec
 
@@ -76,9 +77,11 @@ def publish_version(using: str | None = None) -> None:
     The cache first: a request of this process that checks after expire() must find the new number there.
     """
     cache = shared_cache()
+    version: int | None = None
     if cache is not None:
         try:
-            cache.set(version_key(), read_db_version(using), timeout=conf.VERSION_TIMEOUT)
+            version = read_db_version(using)
+            cache.set(version_key(), version, timeout=conf.VERSION_TIMEOUT)
         except Exception:
             # Other processes fall back to the database's version when the cache does not answer, and the
             # cached number expires within VERSION_TIMEOUT: nothing is lost, only slower.
@@ -86,6 +89,12 @@ def publish_version(using: str | None = None) -> None:
             with contextlib.suppress(Exception):  # the cache is down: the warning above says so
                 cache.delete(version_key())
     snapshot.expire()
+    # Tell the other processes now (push's wiring until the snapshot branch lands); the version costs a query
+    # only where PostgreSQL can carry it and no shared cache read it already.
+    alias = _db_alias(using)
+    if conf.PUSH and (version is not None or connections[alias].vendor == "postgresql"):
+        with contextlib.suppress(Exception):  # the database is down: the interval check will find the change
+            push.announce(alias, read_db_version(using) if version is None else version)
 
 
 def read_shared_version() -> int:
@@ -141,8 +150,13 @@ class Snapshot:
     def get(self) -> PolicySet | None:
         """The hot path: one clock read, and a refresh only when the interval has passed."""
         if time.monotonic() >= self._next_check:
+            push.start(self._pushed)
             self.refresh()
         return self.current
+
+    def _pushed(self, version: int | None) -> None:
+        """Another process announced a change (or the listener reconnected): check on the next request."""
+        self.expire()
 
     def refresh(self) -> None:
         # The first load blocks concurrent requests so none is served without CORS while it runs, and so
