@@ -150,7 +150,6 @@ class Snapshot:
     def get(self) -> PolicySet | None:
         """The hot path: one clock read, and a refresh only when the interval has passed."""
         if time.monotonic() >= self._next_check:
-            push.start(self._pushed)
             self.refresh()
         return self.current
 
@@ -163,6 +162,7 @@ class Snapshot:
         # does a refresh after expire() (a change committed here: the next request must serve it, even if
         # another thread's refresh, which may have read the old version, is under way). Other refreshes are
         # done by one thread while the others keep serving the current set.
+        push.start(self._pushed)  # this process's listener: lazily, here on both the WSGI and the ASGI path
         wait = self.current is None or self._next_check == -math.inf
         if not self._lock.acquire(blocking=wait):
             return
