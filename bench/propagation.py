@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PID_HEADER = "X-Served-By"  # tests/served_by.py
 AT_HEADER = "X-Served-At"
 OLD = "https://old.example.com"
+#: Each poller's pause between requests (seconds): the probe must not take the CPU the workers need.
+PAUSE = 0.002
 
 #: A settings module for the served processes: the demo's, with CORS_POLICIES from the environment.
 SETTINGS_MODULE = "push_served_settings"
@@ -133,7 +135,7 @@ class Probe:
             thread.start()
 
     def poll(self) -> None:
-        while not self.stopping.is_set():
+        while not self.stopping.wait(PAUSE):
             target = self.target
             try:
                 pid, allowed, at = fetch(self.base, target)
@@ -182,7 +184,7 @@ def measure(mode: str, changes: int, workers: int) -> dict[str, Any]:
     )
     times: list[float] = []
     with served(workers, dict(os.environ)) as base:
-        probe = Probe(base, threads=workers * 2)
+        probe = Probe(base, threads=workers)
         try:
             deadline = time.monotonic() + 20
             while len(probe.pids) < workers and time.monotonic() < deadline:

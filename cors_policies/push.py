@@ -221,6 +221,7 @@ class PostgresTransport:
         for key in ("cursor_factory", "context", "prepare_threshold", "server_side_binding"):
             params.pop(key, None)
         params.update(autocommit=True, application_name=APPLICATION_NAME)
+        params.setdefault("connect_timeout", 10)  # an unreachable server must not hold the listener for minutes
         self.connection = psycopg.connect(**params)
         self.connection.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(pg_channel())))
 

@@ -22,6 +22,7 @@ from django.core.cache.backends.base import BaseCache
 from django.db import connection
 
 from cors_policies import checks, push
+from tests.docs_pages import ROOT, page, section
 
 # Transactional: a NOTIFY is delivered when its transaction commits, and the listener is another connection.
 pytestmark = [pytest.mark.push, pytest.mark.django_db(transaction=True)]
@@ -398,3 +399,24 @@ def test_a_wrong_push_setting_is_reported(settings: Any, value: object) -> None:
     settings.CORS_POLICIES = {"PUSH": value}
     [error] = [e for e in checks.check_settings() if e.id == "cors_policies.E030"]
     assert error.msg == f"CORS_POLICIES['PUSH'] is {value!r}; it must be 'auto', 'redis', 'postgresql' or False."
+
+
+# -- the documentation ----------------------------------------------------------------------------------------
+
+
+def test_the_deployment_section_names_real_files_threads_and_connections() -> None:
+    text = section(page("deployment.md"), "## How changes reach every worker")
+    command = text.split("```")[1]
+    files = re.findall(r"tests/\S+\.py", command)
+    assert files == ["tests/test_push.py", "tests/test_push_multiprocess.py"]
+    assert all((ROOT / name).is_file() for name in files)
+    assert "`cors_policies-push`" in text and f"`{push.APPLICATION_NAME}`" in text
+    assert f"({push.BACKOFF_BASE:g} s doubling\nto {push.BACKOFF_CAP:g} s)" in text
+    assert '(`CORS_POLICIES["PUSH"]`, default `"auto"`)' in text
+
+
+def test_the_propagation_section_gives_the_benchmarks_commands() -> None:
+    text = section(page("performance.md"), "## Propagation")
+    for script in ("bench/propagation.py", "bench/churn.py"):
+        assert f".venv/bin/python {script}" in text
+        assert (ROOT / script).is_file()
