@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.propagation import ROOT, percentile, served, served_environment
 
 ORIGIN = "https://app.example.com"
+#: A request unanswered after this many seconds counts as failed (a backlog that grows without bound ends).
+TIMEOUT = 30.0
 
 
 def seed(policies: int) -> None:
@@ -53,20 +55,26 @@ def seed(policies: int) -> None:
     )
 
 
+async def _exchange(host: str, port: int, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await reader.read()
+    finally:
+        writer.close()
+
+
 async def _one(host: str, port: int, due: float, results: list[tuple[float, bool]]) -> None:
     loop = asyncio.get_running_loop()
     await asyncio.sleep(max(0.0, due - loop.time()))
     request = f"GET /health HTTP/1.1\r\nHost: {host}\r\nOrigin: {ORIGIN}\r\nConnection: close\r\n\r\n".encode()
     ok = False
     try:
-        reader, writer = await asyncio.open_connection(host, port)
-        writer.write(request)
-        await writer.drain()
-        answer = await reader.read()
-        writer.close()
+        answer = await asyncio.wait_for(_exchange(host, port, request), timeout=TIMEOUT)
         ok = answer.startswith(b"HTTP/1.1 200") and f"access-control-allow-origin: {ORIGIN}".encode() in answer.lower()
-    except OSError:
-        pass
+    except (OSError, asyncio.TimeoutError):
+        pass  # counted as failed, with the time it took
     results.append((loop.time() - due, ok))
 
 

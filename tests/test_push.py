@@ -172,6 +172,21 @@ def test_start_is_idempotent_and_the_latest_callback_wins(server: Server) -> Non
     assert server.count() == 1
 
 
+def test_a_message_without_a_version_is_passed_on_as_none(server: Server) -> None:
+    seen = Recorder()
+    push.start(seen)
+    seen.connected()
+    if server.mode == "redis":
+        client = push._redis_client()
+        client.publish(push.redis_channel(client), "not a number")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [push.pg_channel(), "not a number"])
+    push.announce("default", 4)
+    seen.wait_for(lambda calls: 4 in calls)
+    assert seen.calls == [None, None, 4]  # "something changed": the snapshot checks the shared version
+
+
 # -- faults ---------------------------------------------------------------------------------------------------
 
 
@@ -308,6 +323,27 @@ def test_a_per_process_cache_without_postgresql_starts_nothing(settings: Any) ->
     settings.CORS_POLICIES = {"PUSH": "auto"}
     expected = ["PostgreSQL"] if connection.vendor == "postgresql" else []  # SQLite: polling only
     assert [transport.name for transport in push.transports()] == expected
+
+
+def test_a_listener_inherited_through_fork_is_dropped_and_never_closed(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CORS_POLICIES = {"PUSH": "redis"}
+
+    class Inherited:
+        pid = os.getpid() + 1  # the parent's
+
+        @property
+        def stopping(self) -> Any:
+            raise AssertionError("the parent's listener must not be touched")
+
+    monkeypatch.setattr(push, "_listener", Inherited())
+    push.start(Recorder())
+    assert push._listener is None  # and nothing to start here: a per-process cache
+    monkeypatch.setattr(push, "_listener", Inherited())
+    push.stop()
+    assert push._listener is None
 
 
 def test_push_off_starts_and_announces_nothing(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
