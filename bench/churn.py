@@ -143,13 +143,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--push", choices=["auto", "off"], default="auto", help="off: PUSH=False, polling only")
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL", "")
     redis_url = os.environ.get("REDIS_URL", "") or None
     if not database_url.startswith("postgres"):
         raise SystemExit("set DATABASE_URL=postgres://... (and REDIS_URL=redis://...): the workers share the database")
     with tempfile.TemporaryDirectory() as folder:
-        env = served_environment(database_url, redis_url, {"REFRESH_INTERVAL": 1.0}, folder)
+        env = served_environment(
+            database_url, redis_url, {"REFRESH_INTERVAL": 1.0, "PUSH": args.push == "auto" and "auto"}, folder
+        )
         os.environ.update(env)  # this process (seeding, changes) runs the same settings as the workers
         sys.path.insert(0, folder)
         migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
@@ -166,7 +169,8 @@ def main() -> None:
                 rows.append(("one change a second", summary(load(base, args.rate, args.seconds)), changer.changes))
     print(
         f"{args.policies:,} policies, gunicorn {args.workers} workers, open-loop {args.rate:.0f} req/s for "
-        f"{args.seconds:.0f} s per phase, push {'Redis + PostgreSQL' if redis_url else 'PostgreSQL'}"
+        f"{args.seconds:.0f} s per phase, "
+        + ("polling only" if args.push == "off" else f"push {'Redis + PostgreSQL' if redis_url else 'PostgreSQL'}")
     )
     print("| phase | changes | requests | failed | p50 (ms) | p99 (ms) | max (ms) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
