@@ -150,9 +150,8 @@ def main() -> None:
     if not database_url.startswith("postgres"):
         raise SystemExit("set DATABASE_URL=postgres://... (and REDIS_URL=redis://...): the workers share the database")
     with tempfile.TemporaryDirectory() as folder:
-        env = served_environment(
-            database_url, redis_url, {"REFRESH_INTERVAL": 1.0, "PUSH": args.push == "auto" and "auto"}, folder
-        )
+        policies = {"REFRESH_INTERVAL": 1.0, "PUSH": "auto" if args.push == "auto" else False}
+        env = served_environment(database_url, redis_url, policies, folder)
         os.environ.update(env)  # this process (seeding, changes) runs the same settings as the workers
         sys.path.insert(0, folder)
         migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
