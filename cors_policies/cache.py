@@ -154,8 +154,12 @@ class Snapshot:
         return self.current
 
     def _pushed(self, version: int | None) -> None:
-        """Another process announced a change (or the listener reconnected): check on the next request."""
-        self.expire()
+        """Another process announced a change (or the listener reconnected): check on the next request.
+
+        Unlike expire(), a push that lands during a refresh does not make the next request refresh again: a
+        burst of changes costs at most one full rebuild per interval, as polling did (until the snapshot
+        branch's background, incremental rebuilds)."""
+        self._next_check = -math.inf
 
     def refresh(self) -> None:
         # The first load blocks concurrent requests so none is served without CORS while it runs, and so
