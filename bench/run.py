@@ -4,11 +4,18 @@
 Usage (from the repository root, after ``python3 scripts/test.py`` made .venv):
 
     .venv/bin/python bench/run.py [--requests 20000] [--repeats 7] [--markdown]
+    .venv/bin/python bench/run.py --layer [--rounds 3]
 
 Each case runs in its own subprocess with its own settings: Django's WSGIHandler, one trivial view,
 the response body consumed, no other middleware (so the ratios show the CORS layer at its most
 visible). Every case reports the best of ``--repeats`` rounds of ``--requests`` requests (the least
 disturbed by other load on a shared machine); compare the ratios, not the absolute numbers.
+
+``--layer`` measures the CORS layer alone, for comparing two versions of the middleware and the engine on a busy
+machine: the CPU time of this thread (``time.thread_time``, which time spent waiting for a core does not count)
+per call of the middleware around a view that returns a prebuilt response, for the allowed GET, the refused
+GET, the preflight and a GET on a path no policy covers; each case in its own process, ``--rounds`` times, and
+the median of the rounds' best printed.
 """
 
 from __future__ import annotations
@@ -174,6 +181,57 @@ def run_case(kind: str, policies: str, requests: int, repeats: int) -> dict[str,
     return {"kind": kind, "policies": policies, **results, **extra}
 
 
+LAYER_CASES = {
+    "get": ("/bench/item", GET),
+    "refused": ("/bench/item", REFUSED),
+    "preflight": ("/bench/item", PREFLIGHT),
+    "uncovered": ("/elsewhere", GET),
+}
+
+
+def run_layer(case: str, requests: int, repeats: int) -> float:
+    """Best µs of thread CPU time per middleware call for one case (see the module's docstring)."""
+    configure("cors_policies")
+    seed("one")
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.http import HttpRequest, HttpResponse
+
+    from cors_policies.middleware import CorsPolicyMiddleware
+
+    def view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse()
+
+    middleware = CorsPolicyMiddleware(view)
+    path, (method, headers) = LAYER_CASES[case]
+    env = environ(method, path, headers)
+    for request in [WSGIRequest(dict(env)) for _ in range(200)]:  # warm up (loads the snapshot)
+        middleware(request)
+    best = float("inf")
+    for _ in range(repeats):
+        requests_ = [WSGIRequest(dict(env)) for _ in range(requests)]
+        started = time.thread_time()
+        for request in requests_:
+            middleware(request)
+        best = min(best, (time.thread_time() - started) / requests * 1e6)
+    return best
+
+
+def layer(rounds: int) -> None:
+    import statistics
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    measured: dict[str, list[float]] = {case: [] for case in LAYER_CASES}
+    for _ in range(rounds):
+        for case in LAYER_CASES:
+            command = [sys.executable, __file__, "--layer-case", case]
+            output = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S603
+            measured[case].append(float(output.stdout.strip().splitlines()[-1]))
+    print("| request | µs of CPU per middleware call (median of rounds) | rounds |")
+    print("| --- | ---: | --- |")
+    for case, values in measured.items():
+        print(f"| {case} | {statistics.median(values):.2f} | {', '.join(f'{v:.2f}' for v in values)} |")
+
+
 CASES = [
     ("none", "-"),
     ("cors_headers", "-"),
@@ -191,7 +249,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--case", nargs=2, metavar=("KIND", "POLICIES"), help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print raw JSON instead of the table")
+    parser.add_argument("--layer", action="store_true", help="the CORS layer alone, in CPU time (see above)")
+    parser.add_argument("--rounds", type=int, default=3, help="with --layer: rounds, each case in its own process")
+    parser.add_argument("--layer-case", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.layer_case:
+        print(run_layer(args.layer_case, 2000, 25))
+        return
+    if args.layer:
+        layer(args.rounds)
+        return
     if args.case:
         print(json.dumps(run_case(args.case[0], args.case[1], args.requests, args.repeats)))
         return

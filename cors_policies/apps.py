@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -7,4 +9,7 @@ class CorsPoliciesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers checks and invalidation hooks)
+        # Registers the system checks and the settings receiver. Loaded here, when the models are: this module is
+        # imported before them, so it cannot import modules that use models at its top (no cycle is hidden).
+        for module in ("checks", "signals"):
+            import_module(f"{self.name}.{module}")

@@ -1,10 +1,10 @@
 """System checks: each misconfiguration has a stable ID (cors_policies.E001...), tested by ID.
 
 E001 middleware missing; E002 below middleware that can answer first; E003, E004 and each setting's own check
-(E005-E008, E010-E014, E020, E030: declared with the setting in :data:`cors_policies.conf.SETTINGS`) invalid
+(E005-E008, E010-E014, E020, E021, E030: declared with the setting in :data:`cors_policies.conf.SETTINGS`) invalid
 ``CORS_POLICIES``; E009 django-cors-headers' middleware installed too; W001 (``check --deploy``) a
 per-process cache at ``CACHE_ALIAS``; W002 (``check --database``, and so ``migrate``) a stored policy the
-engine cannot compile, which serving skips.
+engine cannot compile, which serving skips; E022 (``check --deploy``) the debug header on with ``DEBUG = False``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ ANSWERS_FIRST = (
     "django.middleware.common.CommonMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "cors_policies.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -179,3 +180,20 @@ def check_protected_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     if not isinstance(value, dict):
         return []  # E003 says so
     return setting_errors(value, [BY_NAME["PROTECTED_PATHS"]])
+
+
+@register(Tags.security, deploy=True)
+def check_debug_headers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E022: the debug header tells every visitor which policy covers a path and why it refused."""
+    value = getattr(settings, "CORS_POLICIES", {})
+    if not isinstance(value, dict) or value.get("DEBUG_HEADERS") is not True or settings.DEBUG:
+        return []
+    return [
+        Error(
+            "CORS_POLICIES['DEBUG_HEADERS'] is True while DEBUG is False: every response on a covered path "
+            "names its CORS policy and why it refused, to anyone who asks.",
+            hint="Set DEBUG_HEADERS to False in production (the request tester, cors_explain and the API's "
+            "evaluate say the same to staff), or keep it to a development settings file.",
+            id="cors_policies.E022",
+        )
+    ]

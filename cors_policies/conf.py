@@ -184,6 +184,17 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         valid=_at_least_zero,
     ),
     Setting(
+        "REBUILD",
+        "thread",
+        'who rebuilds the snapshot after a change made elsewhere: `"thread"` (a background thread per process; '
+        'no request waits) or `"request"` (the first request that notices, for servers that run no Python '
+        "threads, such as uWSGI without `--enable-threads`)",
+        check_id="cors_policies.E015",
+        requirement="it must be 'thread' or 'request'.",
+        hint="Use 'thread' (the default), or 'request' where the server runs no threads.",
+        valid=lambda value: isinstance(value, str) and value in ("thread", "request"),
+    ),
+    Setting(
         "PUSH",
         "auto",
         'how a change reaches the other processes at once: `"auto"` announces it through Redis pub/sub when '
@@ -328,6 +339,18 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         requirement="it must be a number, 0 or more.",
         hint="The default is 30.",
         valid=_at_least_zero,
+    ),
+    Setting(
+        "DEBUG_HEADERS",
+        False,
+        '`True`: every response on a path a policy covers carries `CORS-Policy: "<name>"; verdict=refused; '
+        "reason=origin`, so the browser's network panel shows why "
+        "([the origin policy](origin-policy.md#a-debug-header)). For development only: `check --deploy` refuses "
+        "it with `DEBUG = False` (`cors_policies.E022`)",
+        check_id="cors_policies.E021",
+        requirement="it must be True or False.",
+        hint="False (the default) sends no debug header; True, in development only, names the policy and its verdict.",
+        valid=lambda value: isinstance(value, bool),
     ),
 )
 

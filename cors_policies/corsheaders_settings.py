@@ -22,6 +22,7 @@ from typing import Any, Final
 from .engine import NORMALIZED_METHODS
 
 __all__ = [
+    "CSRF_SETTING",
     "DEFAULT_HEADERS",
     "DEFAULT_MAX_AGE",
     "DEFAULT_METHODS",
@@ -58,12 +59,16 @@ SETTINGS: Final[tuple[tuple[str, str | None, Any], ...]] = (
     ("CORS_ALLOW_CREDENTIALS", None, False),
     ("CORS_ALLOW_PRIVATE_NETWORK", None, False),
 )
+#: Django's own setting that a policy's ``csrf_trusted`` replaces (read, not django-cors-headers').
+CSRF_SETTING: Final = "CSRF_TRUSTED_ORIGINS"
 #: Settings django-cors-headers removed; a project that still has them gets a note.
 REMOVED_SETTINGS: Final = ("CORS_MODEL", "CORS_REPLACE_HTTPS_REFERER")
 #: Every name :func:`translate` looks at: read these from ``django.conf.settings`` when defined.
-SETTING_NAMES: Final = tuple(
-    name for current, old, _ in SETTINGS for name in (current, old) if name is not None
-) + tuple(REMOVED_SETTINGS)
+SETTING_NAMES: Final = (
+    *(name for current, old, _ in SETTINGS for name in (current, old) if name is not None),
+    *REMOVED_SETTINGS,
+    CSRF_SETTING,
+)
 
 _FLAG_LETTERS: Final = ((re.ASCII, "a"), (re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"))
 _GLOBAL_FLAGS_RE: Final = re.compile(r"\(\?([aiLmsux]+)\)")
@@ -209,6 +214,7 @@ def translate(values: Mapping[str, Any], *, name: str = DEFAULT_NAME, signal_rec
         # django-cors-headers sends no Access-Control-Max-Age for 0 (nor None): neither does an empty max_age.
         "max_age": None if max_age in (0, None) and not isinstance(max_age, bool) else max_age,
         "allow_private_network": private_network,
+        "csrf_trusted": False,
     }
     if allow_all:
         if credentials:
@@ -242,6 +248,7 @@ def translate(values: Mapping[str, Any], *, name: str = DEFAULT_NAME, signal_rec
             "one, as in django-cors-headers. Add origins to the policy (or to the settings, then run the command "
             "again)."
         )
+    _csrf_trust(values, policy, sources, notes)
     notes.extend(_method_notes(methods))
     if credentials:
         for what, items in (("CORS_ALLOW_METHODS", methods), ("CORS_ALLOW_HEADERS", headers)):
@@ -284,6 +291,69 @@ def _origins(origins: list[Any], regexes: list[str], notes: list[str]) -> tuple[
             continue
         kept.append(origin)
     return kept, regexes
+
+
+def _origin_key(origin: str) -> tuple[str, str, str] | None:
+    """(scheme, host, port) of an origin or a ``scheme://*.domain`` wildcard, lower case; None if neither."""
+    scheme, sep, authority = origin.strip().lower().partition("://")
+    if not sep or not authority or "/" in authority:
+        return None
+    host, colon, port = authority.rpartition(":")
+    if not colon or not port.isdigit():  # no port, or the colons of an IPv6 address
+        host, port = authority, ""
+    if port == {"http": "80", "https": "443"}.get(scheme):
+        port = ""
+    return scheme, host, port
+
+
+def _csrf_covers(trusted: list[str], origin: str) -> bool:
+    """Whether Django's CSRF check trusts ``origin`` (an allowed origin or wildcard) under ``trusted``."""
+    key = _origin_key(origin)
+    if key is None:
+        return False
+    scheme, host, port = key
+    for entry in trusted:
+        other = _origin_key(entry)
+        if other is None or other[0] != scheme or other[2] != port:
+            continue
+        if other[1] == host:
+            return True
+        if other[1].startswith("*.") and host.endswith(other[1][1:]) and not host.startswith("*."):
+            return True
+    return False
+
+
+def _csrf_trust(values: Mapping[str, Any], policy: dict[str, Any], sources: dict[str, str], notes: list[str]) -> None:
+    """``csrf_trusted`` when Django's CSRF_TRUSTED_ORIGINS already trusts every origin the policy allows (with
+    credentials, without regexes): the policy then says what the setting said, live."""
+    trusted = values.get(CSRF_SETTING) or []
+    if isinstance(trusted, (str, bytes)) or not isinstance(trusted, Sequence):
+        raise SettingsError(f"{CSRF_SETTING} is {trusted!r}; write a list, such as ['https://app.example.com'].")
+    trusted = [entry for entry in trusted if isinstance(entry, str)]
+    if not trusted:
+        return
+    sources["csrf_trusted"] = CSRF_SETTING
+    origins = [o for o in policy["allowed_origins"] if isinstance(o, str)]
+    if (
+        policy["allow_credentials"]
+        and origins
+        and not policy["allowed_origin_regexes"]
+        and "*" not in origins
+        and "null" not in origins
+        and all(_csrf_covers(trusted, origin) for origin in origins)
+    ):
+        policy["csrf_trusted"] = True
+        notes.append(
+            f"{CSRF_SETTING} lists every allowed origin, so the policy is CSRF-trusted: with "
+            "'cors_policies.csrf.CsrfViewMiddleware' in place of 'django.middleware.csrf.CsrfViewMiddleware', "
+            f"Django's CSRF check reads that trust live from the policy, and those origins can leave {CSRF_SETTING}."
+        )
+        return
+    notes.append(
+        f"csrf_trusted stays off: {CSRF_SETTING} does not trust every allowed origin of a credentialed policy "
+        "without regexes, '*' or 'null' (CSRF trust is all or nothing per policy). Keep "
+        f"{CSRF_SETTING}: Django's CSRF check reads it as before."
+    )
 
 
 def _method_notes(methods: list[Any]) -> list[str]:

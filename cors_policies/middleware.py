@@ -1,4 +1,5 @@
-"""The CORS middleware: thin. It reads four request headers, asks the engine, writes the answer.
+"""The CORS middleware: thin. It reads the request's CORS headers (:func:`request_info`, the one place), asks the
+engine (:func:`~cors_policies.engine.decide`), writes the answer.
 
 On a path a policy covers, that answer is the only one: CORS headers a view or an inner middleware set are
 removed first (:func:`remove_cors_headers`), also when the policy refuses. Protected paths (the admin, this
@@ -8,9 +9,9 @@ Place it first in MIDDLEWARE, so a preflight is answered before anything else (C
 redirects, authentication) can turn it into a redirect or a 403, and so every response it passes back
 up, errors included, gets its headers.
 
-Beside the answer it observes (:func:`observe`): the verdict is counted in memory for "Observed origins",
-the report-only policy of the path is evaluated too, refusals are logged at DEBUG and ``cors_decision`` is
-sent to its receivers. None of that changes a response.
+Beside the answer it observes (:func:`observe`): the verdict is counted in memory for "Observed origins", the
+report-only policy's verdict (the same decide gives it) is compared, refusals are logged at DEBUG and
+``cors_decision`` is sent to its receivers. None of that changes a response.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from django.utils.cache import patch_vary_headers
 
 from .cache import snapshot
 from .conf import conf
-from .engine import DEFAULT_PORTS, Decision, PolicySet, printable
+from .engine import DEFAULT_PORTS, Decision, RequestInfo, Verdict, decide, printable
 from .observed import recorder
 from .protected import current as protected_paths
 from .signals import cors_decision
@@ -36,33 +37,24 @@ GetResponse = Callable[[HttpRequest], Any]
 decision_logger = logging.getLogger("cors_policies.decisions")
 
 
-def decide(policy_set: PolicySet, request: HttpRequest) -> Decision | None:
-    """The engine's decision for ``request``, or None when no policy covers its path."""
-    policy = policy_set.match(request.path_info)
-    if policy is None:
-        return None
+def request_info(request: HttpRequest) -> RequestInfo:
+    """The request as the engine reads it: the one place the middleware reads the CORS request headers."""
     meta = request.META
-    return policy_set.decide(
-        policy,
-        origin=meta.get("HTTP_ORIGIN"),
-        method=request.method or "GET",
-        request_method=meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-        request_headers=meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-        private_network=meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK", "").lower() == "true",
+    private_network = meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
+    return _request_info(  # RequestInfo(...) without its Python-level __new__: this runs on every request
+        RequestInfo,
+        (
+            request.path_info,
+            request.method or "GET",
+            meta.get("HTTP_ORIGIN"),
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            private_network is not None and private_network.lower() == "true",
+        ),
     )
 
 
-def decide_report_only(policy_set: PolicySet, request: HttpRequest) -> Decision | None:
-    """The verdict of the report-only policy covering the path, or None."""
-    meta = request.META
-    return policy_set.evaluate_report_only(
-        origin=meta.get("HTTP_ORIGIN"),
-        method=request.method or "GET",
-        path=request.path_info,
-        request_method=meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-        request_headers=meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-        private_network=meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK", "").lower() == "true",
-    )
+_request_info = tuple.__new__
 
 
 #: Where Django's get_host() finds the host (X-Forwarded-Host only with USE_X_FORWARDED_HOST).
@@ -89,15 +81,16 @@ def is_same_origin(request: HttpRequest, origin: str) -> bool:
     return origin == f"{scheme}://{host}"
 
 
-def observe(policy_set: PolicySet, request: HttpRequest, decision: Decision | None) -> bool:
+def observe(request: HttpRequest, info: RequestInfo, decided: Decision) -> bool:
     """Count, log and signal the verdicts for ``request``; never changes the response.
 
     Returns True when this request should write the counters (``OBSERVE_FLUSH = "request"``).
     """
-    origin = request.META.get("HTTP_ORIGIN")
+    origin = info.origin
     if origin is None:  # not a cross-origin browser request: nothing to observe
         return False
-    report = decide_report_only(policy_set, request) if policy_set.report_only is not None else None
+    decision = decided if decided.policy is not None else None
+    report = decided.report_only
     if decision is None and report is None:
         return False
     served = decision is not None and decision.allowed
@@ -116,24 +109,24 @@ def observe(policy_set: PolicySet, request: HttpRequest, decision: Decision | No
             if decision_logger.isEnabledFor(logging.DEBUG):
                 decision_logger.debug(
                     "CORS refused %s %s from origin %s by policy %r: %s",
-                    printable(request.method or ""),
-                    printable(request.path_info),
+                    printable(info.method),
+                    printable(info.path),
                     printable(origin),
                     policy.name,
                     "; ".join(decision.reasons),
                 )
     if report is not None and report.allowed != served and (report.allowed or not is_same_origin(request, origin)):
-        _observe_difference(request, origin, decision, report)
+        _observe_difference(info, origin, decision, report)
     if cors_decision.receivers:
         cors_decision.send(CorsPolicyMiddleware, request=request, origin=origin, decision=decision, report_only=report)
     return recorder.flushes_on_requests and recorder.flush_due()
 
 
-def _observe_difference(request: HttpRequest, origin: str, decision: Decision | None, report: Decision) -> None:
+def _observe_difference(info: RequestInfo, origin: str, decision: Decision | None, report: Decision) -> None:
     """Where the report-only policy's verdict differs from the one served: both verdicts are recorded."""
     policy = report.policy
     assert policy is not None
-    served = "uncovered" if decision is None else ("allowed" if decision.allowed else "refused")
+    served = Verdict.UNCOVERED if decision is None else (Verdict.ALLOWED if decision.allowed else Verdict.REFUSED)
     reason = "" if report.allowed else report.refusals[0].code
     if recorder.enabled:
         recorder.record(policy.id, origin, report.allowed, reason, served)
@@ -143,8 +136,8 @@ def _observe_difference(request: HttpRequest, origin: str, decision: Decision | 
             "CORS report-only policy %r would %s %s %s from origin %s; served: %s",
             policy.name,
             verdict,
-            printable(request.method or ""),
-            printable(request.path_info),
+            printable(info.method),
+            printable(info.path),
             printable(origin),
             "no policy" if decision is None else served,
         )
@@ -197,6 +190,35 @@ def apply_decision(response: HttpResponseBase, decision: Decision) -> None:
             patch_vary_headers(response, decision.vary)
         else:  # the common case, without patch_vary_headers' parsing
             response["Vary"] = ", ".join(decision.vary)
+    if conf.DEBUG_HEADERS:  # development only (check --deploy: E022)
+        response[DEBUG_HEADER] = debug_header(decision)
+
+
+#: The debug header (``DEBUG_HEADERS``): the policy, its verdict and the first refusal's code.
+DEBUG_HEADER: Final = "CORS-Policy"
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a structured-field string (RFC 8941): quotes and backslashes escaped; a character outside
+    printable ASCII (a policy name is staff input: a line break must never reach a header) as %XX of its UTF-8."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif " " <= char <= "~" and char != "%":
+            out.append(char)
+        else:
+            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+    return '"' + "".join(out) + '"'
+
+
+def debug_header(decision: Decision) -> str:
+    """``"<name>"; verdict=allowed`` or ``"<name>"; verdict=refused; reason=<code>``."""
+    assert decision.policy is not None  # only a covered path's decision is applied
+    value = f"{_quoted(decision.policy.name)}; verdict={'allowed' if decision.allowed else 'refused'}"
+    if decision.refusals:
+        value += f"; reason={decision.refusals[0].code}"
+    return value
 
 
 class CorsPolicyMiddleware:
@@ -222,10 +244,11 @@ class CorsPolicyMiddleware:
         policy_set = snapshot.get()
         if policy_set is None:
             return self.get_response(request)
-        decision = decide(policy_set, request)
-        if observe(policy_set, request, decision):
+        info = request_info(request)
+        decision = decide(policy_set, info)
+        if observe(request, info, decision):
             recorder.flush()
-        if decision is None:
+        if decision.policy is None:
             return self.get_response(request)
         if decision.preflight:
             return preflight_response(decision)
@@ -245,10 +268,11 @@ class CorsPolicyMiddleware:
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
         if policy_set is None:
             return await get_response(request)
-        decision = decide(policy_set, request)
-        if observe(policy_set, request, decision):
+        info = request_info(request)
+        decision = decide(policy_set, info)
+        if observe(request, info, decision):
             await sync_to_async(recorder.flush)()  # a database write: never on the event loop
-        if decision is None:
+        if decision.policy is None:
             return await get_response(request)
         if decision.preflight:
             return preflight_response(decision)

@@ -1,8 +1,8 @@
 """The policy model, and the shared version that tells every process when to rebuild its snapshot.
 
 Lists are JSON arrays on the policy row: one query loads everything, and a policy is edited as a unit
-(no related rows to keep in step). Invalidation is not done here but in ``signals`` and in the queryset
-below, so bulk operations invalidate as surely as ``save()``.
+(no related rows to keep in step). Every write, ``save()``, ``delete()`` and the queryset's bulk operations, ends in
+:mod:`~cors_policies.invalidation`, the one place that moves the version and deletes dependent rows.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import MaxValueValidator
-from django.db import models
+from django.db import models, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import protected, validators
+from . import engine, invalidation, protected, validators
 from .engine import MAX_ORIGIN_LENGTH, PolicySpec
 
 #: The public policy fields an operator writes, in the admin's and the API's order (also the export
@@ -33,6 +34,8 @@ POLICY_FIELDS: tuple[str, ...] = (
     "allow_credentials",
     "max_age",
     "allow_private_network",
+    "csrf_trusted",
+    "timing_allow_origin",
 )
 
 #: The fields the engine needs, in PolicySpec's order (the snapshot loader reads exactly these).
@@ -50,40 +53,65 @@ SPEC_FIELDS = (
     "max_age",
     "allow_private_network",
     "report_only",
+    "csrf_trusted",
+    "timing_allow_origin",
 )
 
 
 class CorsPolicyQuerySet(models.QuerySet["CorsPolicy"]):
-    """Bulk operations skip model signals; these overrides bump the version like ``save()`` does."""
+    """Every bulk write ends in :mod:`~cors_policies.invalidation`, like ``save()`` and ``delete()``: the version
+    moves once per transaction and a deleted policy's dependent rows go with it. Each write stamps
+    ``updated_at``: the snapshot recompiles only the policies whose stamp moved."""
+
+    def _write_alias(self) -> str:
+        self._for_write = True
+        return self.db
 
     def update(self, **kwargs: Any) -> int:
-        from .cache import bump_version
-
-        count = super().update(**kwargs)
-        if count:
-            bump_version(self.db)
+        kwargs.setdefault("updated_at", timezone.now())
+        alias = self._write_alias()
+        with transaction.atomic(using=alias, savepoint=False):
+            count = super().update(**kwargs)
+            if count:
+                invalidation.changed(alias)
         return count
 
-    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[CorsPolicy]:  # type: ignore[override]
-        from .cache import bump_version
+    update.alters_data = True  # type: ignore[attr-defined]
 
+    def delete(self) -> tuple[int, dict[str, int]]:
+        alias = self._write_alias()
+        with transaction.atomic(using=alias, savepoint=False):
+            ids = list(self.values_list("pk", flat=True))
+            result = super().delete()
+            invalidation.deleted(ids, alias)
+        return result
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[CorsPolicy]:  # type: ignore[override]
         objs = list(objs)
         for obj in objs:
             obj.normalize()
-        created: list[CorsPolicy] = super().bulk_create(objs, *args, **kwargs)  # type: ignore[assignment]
-        if created:
-            bump_version(self.db)
+        alias = self._write_alias()
+        with transaction.atomic(using=alias, savepoint=False):
+            created: list[CorsPolicy] = super().bulk_create(objs, *args, **kwargs)  # type: ignore[assignment]
+            if created:
+                invalidation.changed(alias)
         return created
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
-        from .cache import bump_version
-
         objs = list(objs)
+        now = timezone.now()
         for obj in objs:
             obj.normalize()
-        count = super().bulk_update(objs, fields, *args, **kwargs)
-        if count:
-            bump_version(self.db)
+            obj.updated_at = now
+        fields = sorted({*fields, "updated_at"})
+        alias = self._write_alias()
+        with transaction.atomic(using=alias, savepoint=False):
+            count = super().bulk_update(objs, fields, *args, **kwargs)
+            if count:
+                invalidation.changed(alias)
         return count
 
 
@@ -162,10 +190,32 @@ class CorsPolicy(models.Model):
         help_text=_("Seconds a browser may cache the preflight answer; empty sends no header (browsers use 5 s)."),
     )
     allow_private_network = models.BooleanField(
-        _("allow private network"),
+        _("allow private network (legacy)"),
         default=False,
         help_text=_(
-            "Answer Access-Control-Request-Private-Network: true with Access-Control-Allow-Private-Network: true."
+            "Legacy: answers Access-Control-Request-Private-Network: true with Access-Control-Allow-Private-Network: "
+            "true, which Chromium before 142 asked for. Since Chromium 142's Local Network Access, the user grants "
+            "a public page access to the local network through a permission prompt, and no header grants it; a "
+            'page on the public internet needs that permission (and, for an iframe, allow="local-network-access"), '
+            "and the local service still needs a CORS policy. Leave it off unless older browsers need it."
+        ),
+    )
+    csrf_trusted = models.BooleanField(
+        _("CSRF-trusted"),
+        default=False,
+        help_text=_(
+            "Django's CSRF check accepts this policy's allowed origins on the paths it covers, as if they were in "
+            "CSRF_TRUSTED_ORIGINS, live (needs cors_policies.csrf.CsrfViewMiddleware in place of Django's). "
+            "Only with allow credentials and exact origins or subdomain wildcards: never *, null or regexes. "
+            "Pages still send the CSRF token."
+        ),
+    )
+    timing_allow_origin = models.BooleanField(
+        _("Timing-Allow-Origin"),
+        default=False,
+        help_text=_(
+            "Send Timing-Allow-Origin with the allowed origin, so pages there can read this API's detailed "
+            "resource timing (performance.getEntriesByType('resource')). Never sent to a refused origin."
         ),
     )
     report_only = models.BooleanField(
@@ -192,7 +242,18 @@ class CorsPolicy(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.normalize()
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            super().save(*args, **kwargs)
+            invalidation.changed(using)
+
+    def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        using = using or router.db_for_write(type(self), instance=self)
+        pk = self.pk
+        with transaction.atomic(using=using, savepoint=False):
+            result = super().delete(using=using, keep_parents=keep_parents)
+            invalidation.deleted([pk], using)
+        return result
 
     def to_spec(self) -> PolicySpec:
         """This policy as the engine's plain data (for previews of unsaved edits, too)."""
@@ -215,7 +276,12 @@ class CorsPolicy(models.Model):
 
     def clean(self) -> None:
         self.normalize()
-        validators.validate_policy(allowed_origins=self.allowed_origins, allow_credentials=self.allow_credentials)
+        validators.validate_policy(
+            allowed_origins=self.allowed_origins,
+            allow_credentials=self.allow_credentials,
+            csrf_trusted=self.csrf_trusted,
+            allowed_origin_regexes=self.allowed_origin_regexes,
+        )
         protected.validate_path_pattern(self.path_pattern)  # one that only matches the admin or the API applies nowhere
         validators.validate_policy_budgets(self)
 
@@ -237,29 +303,23 @@ class PolicySetVersion(models.Model):
         return f"version {self.version}"
 
 
+# Codes and labels come from the engine's enums (cors_policies.engine.reasons), the one place they are written.
 class Verdict(models.TextChoices):
-    ALLOWED = "allowed", _("allowed")
-    REFUSED = "refused", _("refused")
+    ALLOWED = engine.Verdict.ALLOWED.value, _(engine.Verdict.ALLOWED.label)
+    REFUSED = engine.Verdict.REFUSED.value, _(engine.Verdict.REFUSED.label)
 
 
 class EnforcedVerdict(models.TextChoices):
     """What was served while a report-only policy would have answered otherwise."""
 
-    ALLOWED = "allowed", _("allowed")
-    REFUSED = "refused", _("refused")
-    UNCOVERED = "uncovered", _("no policy (refused)")
+    ALLOWED = engine.Verdict.ALLOWED.value, _(engine.Verdict.ALLOWED.label)
+    REFUSED = engine.Verdict.REFUSED.value, _(engine.Verdict.REFUSED.label)
+    UNCOVERED = engine.Verdict.UNCOVERED.value, _(engine.Verdict.UNCOVERED.label)
 
 
-#: The engine's refusal codes, as the admin and the API show them.
-REASON_LABELS = {
-    "": "allowed",
-    "origin": "origin not allowed",
-    "origin_malformed": "malformed Origin",
-    "method": "method not allowed",
-    "headers": "request headers not allowed",
-    "private_network": "private network access not allowed",
-    "method_malformed": "malformed Access-Control-Request-Method",
-    "headers_malformed": "malformed Access-Control-Request-Headers",
+#: The refusal codes a row can carry, as the admin and the API show them ("" is an allowed row's).
+REASON_LABELS = {"": engine.Verdict.ALLOWED.label} | {
+    reason.value: reason.label for reason in engine.Reason.recordable()
 }
 
 #: Longest origin stored: a DNS name has at most 253 characters, plus a scheme and a port.
@@ -272,8 +332,9 @@ class ObservedOrigin(models.Model):
 
     Rows of a report-only policy (``report_only``) are the requests where its verdict differs from the
     one served (``enforced_verdict``). The link to the policy has no database constraint and no cascade
-    in the ORM: deleting a policy deletes its rows in one query (see ``signals``) instead of loading them
-    all for the admin's confirmation page, and ``cors_cleanup_observed`` removes any row left behind.
+    in the ORM: deleting a policy deletes its rows in one query (see :mod:`~cors_policies.invalidation`)
+    instead of loading them all for the admin's confirmation page, and ``cors_cleanup_observed`` removes any
+    row left behind.
     """
 
     policy = models.ForeignKey(

@@ -41,6 +41,7 @@ from .engine import (
     Decision,
     PatternError,
     PolicySpec,
+    Reason,
     Refusal,
     parse_path_pattern,
     printable,
@@ -169,7 +170,7 @@ def decision(path: str, *, preflight: bool) -> Decision | None:
         None,
         preflight,
         False,
-        refusals=(Refusal("protected", reason),),
+        refusals=(Refusal(Reason.PROTECTED, reason),),
         explanation=[reason[0].upper() + reason[1:] + "."],
     )
 

@@ -15,17 +15,59 @@ literal text in RE2, so it is refused rather than silently changed.
 from __future__ import annotations
 
 import functools
+import re
+import string
 from collections.abc import Sequence
 from typing import Any, Final
 
 import re2
 
-__all__ = ["MAX_MEMORY", "RegexError", "RegexSet", "check_pattern", "compile_regex", "encode", "program_size"]
+__all__ = [
+    "FLAGS",
+    "MAX_MEMORY",
+    "METACHARACTERS",
+    "PERL_CLASSES",
+    "REPEAT",
+    "ZERO_WIDTH_ESCAPES",
+    "RegexError",
+    "RegexSet",
+    "check_pattern",
+    "compile_regex",
+    "encode",
+    "escapes_itself",
+    "program_size",
+]
 
 #: RE2's budget per compiled regex or set: the program and the automaton's cache together (RE2's own
 #: default). The budgets in the engine keep every set to a few hundred instructions, whose states for the
 #: longest text a request can make it read take well under a tenth of this.
 MAX_MEMORY: Final = 8 << 20
+
+
+# RE2's syntax, as code that reads a regex without compiling it needs it (analysis.regex_samples writes
+# texts a regex matches; analysis.samples reads a path regex's literal prefix). One place for each fact.
+
+#: Characters that may have a meaning of their own outside a class (a lone ], { or } stands for itself, but
+#: not in every context); every other character always stands for itself.
+METACHARACTERS: Final = frozenset(".^$*+?{}[]|()\\")
+#: Escapes that match no character, only a position: word boundaries, the start and the end of the text.
+ZERO_WIDTH_ESCAPES: Final = frozenset("bBAz")
+#: The members of \d, \s and \w: ASCII only in RE2 (Python's ``re`` takes any Unicode digit, space or letter).
+PERL_CLASSES: Final = {
+    "d": string.digits,
+    "s": "\t\n\f\r ",
+    "w": string.ascii_lowercase + string.ascii_uppercase + string.digits + "_",
+}
+#: The flags a group may set or clear: (?i), (?-s:...).
+FLAGS: Final = "imsU"
+#: A counted repeat as RE2 reads it: {n}, {n,} or {n,m}; other text in braces is literal (or refused: {,n}).
+REPEAT: Final = re.compile(r"\{(\d+)(,(\d*))?\}")
+
+
+def escapes_itself(char: str) -> bool:
+    """A backslash before ``char`` stands for ``char`` itself: before anything but a letter or a digit (what
+    ``re2_escape`` writes). Before a letter or a digit it is a class, an assertion or a code point."""
+    return not char.isalnum()
 
 
 def _options(max_mem: int = MAX_MEMORY) -> Any:
@@ -49,6 +91,13 @@ class RegexError(ValueError):
         self.advice = advice
         super().__init__(
             f"{pattern!r} is not a valid regular expression ({reason})" + (f": {advice}" if advice else "")
+        )
+
+    def message(self, otherwise: str) -> str:
+        """The sentence every face shows: what is wrong, then the advice, or ``otherwise`` (what to do
+        instead of this regex) when RE2's reason is all there is to say."""
+        return f"{self.pattern!r} is not a valid regular expression ({self.reason})" + (
+            f": {self.advice}." if self.advice else f"; {otherwise}."
         )
 
 

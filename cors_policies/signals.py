@@ -1,6 +1,8 @@
-"""Invalidation hooks: every write to a policy bumps the shared version (bulk operations: see models).
+"""``cors_decision``, the signal for metrics integrations (see the README's "Observability"), and the reset of
+this process's state when a test changes the settings.
 
-Also ``cors_decision``, the signal for metrics integrations (see the README's "Observability").
+Invalidation has no receivers: every write ends in :mod:`cors_policies.invalidation` (model signals miss bulk
+operations, and a ``post_delete`` receiver would make every queryset delete load its rows).
 """
 
 from __future__ import annotations
@@ -8,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.signals import setting_changed
-from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
-from .cache import bump_version, snapshot
-from .models import CorsPolicy, ObservedOrigin
+from .observed import recorder
+from .snapshot import snapshot
 
 #: Sent by the middleware for each cross-origin request (one with an Origin header other than the site's
 #: own) that a policy covers, enforced or report-only, with the keyword arguments ``request``, ``origin``,
@@ -23,23 +24,9 @@ from .models import CorsPolicy, ObservedOrigin
 cors_decision = Signal()
 
 
-@receiver(post_save, sender=CorsPolicy, dispatch_uid="cors_policies_saved")
-@receiver(post_delete, sender=CorsPolicy, dispatch_uid="cors_policies_deleted")
-def policy_changed(sender: type[CorsPolicy], instance: CorsPolicy, using: str, **kwargs: Any) -> None:
-    bump_version(using)
-
-
-@receiver(post_delete, sender=CorsPolicy, dispatch_uid="cors_policies_observed_deleted")
-def delete_observed_origins(sender: type[CorsPolicy], instance: CorsPolicy, using: str, **kwargs: Any) -> None:
-    """A policy's observed origins go with it, in one query (the relation has no cascade: see the model)."""
-    ObservedOrigin.objects.using(using).filter(policy_id=instance.pk).delete()
-
-
 @receiver(setting_changed, dispatch_uid="cors_policies_setting_changed")
 def settings_changed(setting: str, **kwargs: Any) -> None:
     if setting in ("CORS_POLICIES", "CACHES", "DATABASES"):
         snapshot.reset()
     if setting == "CORS_POLICIES":
-        from .observed import recorder
-
         recorder.configure()

@@ -1,8 +1,10 @@
 """The one place policy input is validated and normalized.
 
 The model, the admin forms and the API serializers all call these, so every face shows the same
-message, and every message says what to write instead. The parsing itself lives in the engine
-(``parse_origin_entry``, ``parse_path_pattern``) so what is accepted here is exactly what compiles.
+message, and every message says what to write instead. This module only turns the core's facts into
+Django's ``ValidationError`` with messages: the parsing lives in the engine (``parse_origin_entry``,
+``parse_path_pattern``), so what is accepted here is exactly what compiles, and so do the costs the budgets
+count (``path_costs``, ``program_size``); how lists are stored is :mod:`cors_policies.analysis.normalize`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from typing import Any, Final
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from .analysis import normalize_header_names, normalize_methods, normalize_origins, normalize_strings
 from .engine import (
     KIND_LITERAL,
-    KIND_REGEX,
     MAX_GLOB_STEPS,
     MAX_ORIGIN_REGEX_PROGRAM,
     MAX_REGEX_PATH_PROGRAM,
-    NORMALIZED_METHODS,
     OriginError,
     PatternError,
     is_token,
@@ -31,6 +32,28 @@ from .engine import (
     path_costs,
 )
 from .regex import RegexError, compile_regex, program_size
+
+__all__ = [
+    "MAX_AGE_MESSAGE",
+    "MAX_ORIGIN_REGEXES",
+    "MAX_REGEX_LENGTH",
+    "REGEX_PATH_ADVICE",
+    "STAR_WITH_CREDENTIALS",
+    "normalize_header_names",
+    "normalize_methods",
+    "normalize_origins",
+    "normalize_strings",
+    "set_budgets_checked_later",
+    "validate_header_names",
+    "validate_max_age",
+    "validate_methods",
+    "validate_origin_regexes",
+    "validate_origins",
+    "validate_path_pattern",
+    "validate_policy",
+    "validate_policy_budgets",
+    "validate_set_budgets",
+]
 
 STAR_WITH_CREDENTIALS = (
     "'*' cannot be used with credentials: every web page could then read your users' data with their "
@@ -68,7 +91,7 @@ def validate_path_pattern(value: Any) -> None:
     if parsed.automaton:
         size = program_size((parsed.member,))
         if size > MAX_REGEX_PATH_PROGRAM:
-            what = "regular expression" if parsed.kind == KIND_REGEX else "glob"
+            what = parsed.kind.label  # a regular expression, or a glob with several "**"
             raise ValidationError(
                 f"{pattern!r} is too complex: this {what} compiles to {size:,} RE2 instructions, and all the "
                 f"regex path patterns of the enabled policies (with the globs that have '**' in more than one "
@@ -138,14 +161,8 @@ def validate_origin_regexes(value: Any) -> None:
         try:
             compile_regex(regex)
         except RegexError as exc:
-            tail = (
-                f": {exc.advice}."
-                if exc.advice
-                else "; fix it, or use a subdomain wildcard such as https://*.example.com in allowed origins."
-            )
-            errors.append(
-                ValidationError(f"{regex!r} is not a valid regular expression ({exc.reason}){tail}", code="regex")
-            )
+            otherwise = "fix it, or use a subdomain wildcard such as https://*.example.com in allowed origins"
+            errors.append(ValidationError(exc.message(otherwise), code="regex"))
     if errors:
         raise ValidationError(errors)
     size = program_size(tuple(regexes))
@@ -188,57 +205,65 @@ def validate_header_names(value: Any) -> None:
     _validate_tokens(value, "header name", '"X-Requested-With"')
 
 
-def _dedupe(items: Iterable[str], key: Any = None) -> list[str]:
-    seen: set[str] = set()
-    result = []
-    for item in items:
-        k = key(item) if key else item
-        if k not in seen:
-            seen.add(k)
-            result.append(item)
-    return result
+#: Why each origin entry cannot be CSRF-trusted, and what to write instead (the admin and the API show these).
+CSRF_NEEDS_CREDENTIALS = (
+    "CSRF trust is for pages that send cookies: turn on allow credentials too, or turn CSRF trust off."
+)
+CSRF_NEEDS_ORIGINS = (
+    "CSRF trust needs origins to trust: list them in allowed origins, such as https://app.example.com or "
+    "https://*.example.com, or turn CSRF trust off."
+)
+CSRF_STAR = (
+    "'*' cannot be CSRF-trusted: every web page could then post forms with your users' cookies. List the "
+    "origins allowed to write, such as https://app.example.com, or turn CSRF trust off."
+)
+CSRF_NULL = (
+    "'null' cannot be CSRF-trusted: sandboxed frames and file: pages of any site send it. Remove null from "
+    "allowed origins (put it in a policy of its own without CSRF trust), or turn CSRF trust off."
+)
+CSRF_REGEXES = (
+    "Origin regexes cannot be CSRF-trusted: trust needs origins Django's CSRF check can name, exact ones or "
+    "subdomain wildcards. List those in allowed origins (such as https://app.example.com or "
+    "https://*.example.com) and keep the regexes in another policy without CSRF trust, or turn CSRF trust off."
+)
 
 
-def normalize_origins(value: list[str]) -> list[str]:
-    """Lower-case scheme and host, drop default ports and duplicates; leave invalid entries as typed."""
-    normalized = []
-    for entry in value:
-        try:
-            normalized.append(parse_origin_entry(entry).value)
-        except (OriginError, TypeError):
-            normalized.append(entry)
-    return _dedupe(normalized)
+def _stripped(items: Any) -> list[str]:
+    return [item.strip() for item in items if isinstance(item, str)] if isinstance(items, (list, tuple)) else []
 
 
-def normalize_methods(value: list[str]) -> list[str]:
-    """Fetch upper-cases DELETE, GET, HEAD, OPTIONS, POST and PUT before sending; other methods stay as typed."""
-    result = []
-    for method in value:
-        text = method.strip() if isinstance(method, str) else method
-        if isinstance(text, str) and text.upper() in NORMALIZED_METHODS:
-            text = text.upper()
-        result.append(text)
-    return _dedupe(result)
+def validate_policy(
+    *,
+    allowed_origins: list[str],
+    allow_credentials: bool,
+    csrf_trusted: bool = False,
+    allowed_origin_regexes: list[str] | None = None,
+) -> None:
+    """Rules across fields; raises a ValidationError keyed by field name.
 
-
-def normalize_header_names(value: list[str]) -> list[str]:
-    """Header names compare case-insensitively: keep the first spelling of each."""
-    stripped = [item.strip() if isinstance(item, str) else item for item in value]
-    return _dedupe(stripped, key=lambda item: item.lower() if isinstance(item, str) else item)
-
-
-def normalize_strings(value: list[str]) -> list[str]:
-    return _dedupe(item.strip() if isinstance(item, str) else item for item in value)
-
-
-def validate_policy(*, allowed_origins: list[str], allow_credentials: bool) -> None:
-    """Rules across fields; raises a ValidationError keyed by field name."""
-    if (
-        allow_credentials
-        and isinstance(allowed_origins, (list, tuple))
-        and "*" in [o.strip() for o in allowed_origins if isinstance(o, str)]
-    ):
-        raise ValidationError({"allowed_origins": ValidationError(STAR_WITH_CREDENTIALS, code="star_with_credentials")})
+    CSRF trust (``csrf_trusted``) goes only with credentials and origins a person named, exact or a
+    subdomain wildcard: never '*', 'null' or a regex, which would let pages nobody listed post with cookies.
+    """
+    origins = _stripped(allowed_origins)
+    errors: dict[str, list[ValidationError]] = {}
+    if allow_credentials and "*" in origins:
+        errors["allowed_origins"] = [ValidationError(STAR_WITH_CREDENTIALS, code="star_with_credentials")]
+    if csrf_trusted:
+        csrf: list[ValidationError] = []
+        if not allow_credentials:
+            csrf.append(ValidationError(CSRF_NEEDS_CREDENTIALS, code="csrf_without_credentials"))
+        if "*" in origins:
+            csrf.append(ValidationError(CSRF_STAR, code="csrf_star"))
+        if "null" in [origin.lower() for origin in origins]:
+            csrf.append(ValidationError(CSRF_NULL, code="csrf_null"))
+        if _stripped(allowed_origin_regexes or []):
+            csrf.append(ValidationError(CSRF_REGEXES, code="csrf_regexes"))
+        if not origins:
+            csrf.append(ValidationError(CSRF_NEEDS_ORIGINS, code="csrf_without_origins"))
+        if csrf:
+            errors["csrf_trusted"] = csrf
+    if errors:
+        raise ValidationError(errors)
 
 
 MAX_AGE_MESSAGE = "Max age is a number of seconds, 0 or more; leave it empty to send no header."

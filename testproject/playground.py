@@ -127,6 +127,29 @@ PRESETS: list[dict[str, Any]] = [
         "cookies are another matter.",
     },
     {
+        "label": "Detailed resource timing (Timing-Allow-Origin)",
+        "method": "GET",
+        "path": "/api/echo/timing",
+        "headers": "",
+        "credentials": "same-origin",
+        "body": "",
+        "note": "Allowed, with Timing-Allow-Origin: the page's origin (echo has timing_allow_origin on), so the "
+        "browser's resource timing of this cross-origin call has its detailed phases (DevTools > Network > Timing, "
+        "or performance.getEntriesByType('resource')); without it they read 0.",
+    },
+    {
+        "label": "A CSRF-checked write (CSRF-trusted policy)",
+        "method": "POST",
+        "path": "/api/orders/",
+        "headers": "Content-Type: application/x-www-form-urlencoded\nX-CSRFToken: token-from-/api/orders/csrf/",
+        "credentials": "include",
+        "body": "item=teapot",
+        "note": "Refused here: orders trusts only http://localhost:3000 and http://127.0.0.1:3000, for CORS and for "
+        "Django's CSRF check (csrf_trusted), so the preflight fails, and the server's explanation says "
+        "csrf_trusted: false. A front end on port 3000 gets the token from /api/orders/csrf/ and posts with it: "
+        "no CSRF_TRUSTED_ORIGINS needed, and turning csrf_trusted off in the admin refuses it at once.",
+    },
+    {
         "label": "Error responses are readable",
         "method": "GET",
         "path": "/api/public/error/",

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import cache_control
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods
 
 ITEMS: list[dict[str, Any]] = [
@@ -95,6 +96,19 @@ def profile(request: HttpRequest) -> JsonResponse:
             "is_staff": bool(getattr(user, "is_staff", False)),
         }
     )
+
+
+@require_GET
+@ensure_csrf_cookie
+def csrf_token(request: HttpRequest) -> JsonResponse:
+    """The CSRF token, for pages on other origins (a CSRF-trusted policy covers the orders endpoint)."""
+    return JsonResponse({"token": get_token(request)})
+
+
+@require_http_methods(["POST"])
+def orders(request: HttpRequest) -> JsonResponse:
+    """A write that Django's CSRF check protects (not exempt): a page on a CSRF-trusted origin may post here."""
+    return JsonResponse({"ok": True, "order": request.POST.get("item") or None}, status=200)
 
 
 @require_GET

@@ -8,9 +8,9 @@ from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from cors_policies import protected, push
-from cors_policies.cache import snapshot
 from cors_policies.models import CorsPolicy
 from cors_policies.observed import recorder
+from cors_policies.snapshot import snapshot
 from testproject import settings as demo_settings
 from tests import urls
 from tests.factories import CorsPolicyFactory
@@ -29,6 +29,7 @@ def _fresh_state(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         # connection to the test database): only tests marked push run one.
         monkeypatch.setattr(push, "start", lambda on_change: None)
     snapshot.reset()
+    snapshot.background = False  # rebuilds on the request: a thread's connection cannot see the test's rows
     recorder.reset()
     protected.reset()  # pytest-django's urls marker sets ROOT_URLCONF without sending setting_changed
     for cache in caches.all():
@@ -90,5 +91,5 @@ class FakeClock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Control the snapshot's clock, so refresh intervals are tested without sleeping."""
     fake = FakeClock()
-    monkeypatch.setattr("cors_policies.cache.time", fake)
+    monkeypatch.setattr("cors_policies.snapshot.time", fake)
     return fake

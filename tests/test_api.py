@@ -39,7 +39,9 @@ User = get_user_model()
 
 WRITABLE = (
     "name, description, path_pattern, priority, enabled, report_only, allowed_origins, allowed_origin_regexes, "
-    "allowed_methods, allowed_headers, expose_headers, allow_credentials, max_age, allow_private_network"
+    "allowed_methods, allowed_headers, expose_headers, allow_credentials, max_age, allow_private_network, "
+    "csrf_trusted, "
+    "timing_allow_origin"
 )
 
 
@@ -1084,6 +1086,7 @@ def test_evaluate_no_policy(api_client: APIClient, public_api: CorsPolicy) -> No
         "vary": [],
         "reasons": ["no policy covers /elsewhere"],
         "explanation": ["No enabled policy's path pattern matches /elsewhere."],
+        "csrf_trusted": False,
     }
 
 
@@ -1219,6 +1222,7 @@ def test_schema_is_openapi_3_and_covers_this_api_only(api_client: APIClient) -> 
         "vary",
         "reasons",
         "explanation",
+        "csrf_trusted",
     }
     put = schema["paths"]["/api/cors/policies/{id}/"]["put"]
     assert "412" in put["responses"]

@@ -65,6 +65,7 @@ IMPORTED = (
     "  allow_credentials = true  # CORS_ALLOW_CREDENTIALS\n"
     "  max_age = 600  # CORS_PREFLIGHT_MAX_AGE\n"
     f"  allow_private_network = false  # CORS_ALLOW_PRIVATE_NETWORK {DEFAULT}\n"
+    "  csrf_trusted = false\n"
 )
 SWAP = (
     "Next: in MIDDLEWARE, replace 'corsheaders.middleware.CorsMiddleware' with "
@@ -122,6 +123,7 @@ def test_import_settings_prints_the_notes(settings: Any) -> None:
     assert (
         "  max_age = null  # CORS_PREFLIGHT_MAX_AGE\n"
         f"  allow_private_network = false  # CORS_ALLOW_PRIVATE_NETWORK {DEFAULT}\n"
+        "  csrf_trusted = false\n"
         "Notes:\n"
         "  - CORS_ALLOWED_ORIGINS is ignored: CORS_ALLOW_ALL_ORIGINS allows every origin, in django-cors-headers "
         "too.\n"

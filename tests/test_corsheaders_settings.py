@@ -57,6 +57,7 @@ def test_no_settings_at_all_is_the_defaults() -> None:
         "allow_credentials": False,
         "max_age": 86400,
         "allow_private_network": False,
+        "csrf_trusted": False,
     }
     assert translation.sources["allowed_methods"] == f"CORS_ALLOW_METHODS {DEFAULT}"
     assert translation.sources["path_pattern"] == f"CORS_URLS_REGEX {DEFAULT}"

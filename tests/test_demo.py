@@ -47,6 +47,7 @@ def test_demo_setup_is_idempotent(capsys: pytest.CaptureFixture[str]) -> None:
         "echo",
         "echo-auth",
         "health",
+        "orders",
         "profile",
         "public-api",
         "public-api-tightened",
@@ -99,7 +100,7 @@ def test_demo_setup_keeps_edits() -> None:
     CorsPolicy.objects.filter(name="health").update(enabled=False)
     call_command("demo_setup", stdout=io.StringIO())
     assert CorsPolicy.objects.get(name="health").enabled is False
-    assert CorsPolicy.objects.count() == 6
+    assert CorsPolicy.objects.count() == 7
 
 
 OWN_8000 = {

@@ -36,7 +36,7 @@ def test_the_endpoint_table_names_routes_that_exist() -> None:
 
     text = section(DEMO, "## What it serves")
     paths = re.findall(r"^\| (?:[A-Z, `]+ |any method on )?`?(/[\w/<>.-]*)`", text, re.M)
-    assert len(paths) == 8
+    assert len(paths) == 9
     for path in paths:
         concrete = path.replace("<id>", "1").replace("<path>", "x")
         assert resolve(concrete) is not None, path

@@ -26,7 +26,10 @@ from cors_policies.engine import (
     PatternError,
     PolicySet,
     PolicySpec,
+    Reason,
     Refusal,
+    RequestInfo,
+    decide,
     parse_path_pattern,
     path_costs,
     printable,
@@ -712,7 +715,7 @@ def test_actual_request_on_a_path_no_policy_covers() -> None:
     )
     assert (decision.policy, decision.covered, decision.allowed) == (None, False, False)
     assert (decision.headers, decision.vary) == ((), ())
-    assert decision.refusals == (Refusal("no_policy", "no policy covers /admin/x"),)
+    assert decision.refusals == (Refusal("no_policy", "no policy covers the path"),)  # explained, it names the path
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
@@ -1060,7 +1063,7 @@ def test_preflight_on_a_path_no_policy_covers() -> None:
         (),
         (),
     )
-    assert decision.reasons == ["no policy covers /x"]
+    assert decision.reasons == ["no policy covers the path"]
 
 
 # ==================================================================================================
@@ -1212,14 +1215,16 @@ def test_as_dict() -> None:
         "vary": ["Origin"],
         "reasons": [],
         "explanation": ["Policy 'api' applies: its glob '/api/**' matches /api/x (priority 0)."],
+        "csrf_trusted": False,
     }
     assert policies.evaluate(origin=ORIGIN, method="GET", path="/x").as_dict() == {
         "allowed": False,
         "policy": None,
         "response_headers": {},
         "vary": [],
-        "reasons": ["no policy covers /x"],
+        "reasons": ["no policy covers the path"],  # explain=True names the path
         "explanation": [],
+        "csrf_trusted": False,
     }
 
 
@@ -1455,7 +1460,7 @@ def test_the_glob_trie_weight_bounds_the_steps_of_every_path() -> None:
     """MAX_GLOB_STEPS holds because the root's weight bounds the nodes any path visits: checked against
     the walk on random sets and paths, and the weight computed before adding a glob (the budget check)
     equals the weight after."""
-    from cors_policies.engine import _add, _grown, _Node
+    from cors_policies.engine.trie import _add, _grown, _Node
 
     rng = random.Random(11)
     for _ in range(300):
@@ -1658,3 +1663,69 @@ def test_when_re2s_automaton_gives_up_each_regex_is_asked_on_its_own(
     origins = regex.RegexSet([r"https://a\.test", r"https://.*"], full=True)
     assert (paths.first("/a/b/c"), paths.matching("/a/b"), paths.first("/x")) == (0, [0, 1], None)
     assert (origins.first("https://b.test"), origins.matching("https://a.test")) == (1, [0, 1])
+
+
+# -- the one entry point ---------------------------------------------------------------------------------------
+
+
+def test_decide_answers_as_the_keyword_wrappers_do() -> None:
+    policies = one(allowed_origins=[ORIGIN], allowed_methods=["PUT"], allowed_headers=["X-A"])
+    asked = RequestInfo("/x", "OPTIONS", ORIGIN, "PUT", "x-a")
+    decided = decide(policies, asked)
+    assert (decided.allowed, decided.headers, decided.vary) == (
+        True,
+        ((ACAO, ORIGIN), (ACAM, "PUT"), (ACAH, "X-A")),
+        VARY_ORIGIN,
+    )
+    assert asked.preflight and not RequestInfo("/x", "OPTIONS", ORIGIN).preflight
+    assert decided.headers == preflight(policies, "PUT", "x-a").headers
+    assert decided.explanation == []
+    assert decide(policies, RequestInfo("/x", "GET", ORIGIN)).headers == actual(policies).headers
+
+
+def test_decide_builds_the_explanation_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    policies = PolicySet.build([spec(1, "/a/**", allowed_origins=[ORIGIN]), spec(2, "/a/b")])
+    monkeypatch.setattr(PolicySet, "explain_match", lambda *args: pytest.fail("explained"))
+    monkeypatch.setattr(PolicySet, "unread", lambda *args: pytest.fail("explained"))
+    assert decide(policies, RequestInfo("/a/x", "GET", ORIGIN)).allowed
+    uncovered = decide(policies, RequestInfo("/elsewhere", "GET", ORIGIN))
+    assert (uncovered.covered, uncovered.explanation) == (False, [])
+    assert uncovered.reasons == ["no policy covers the path"]
+    monkeypatch.undo()
+    assert decide(policies, RequestInfo("/elsewhere", "GET", ORIGIN), explain=True).reasons == [
+        "no policy covers /elsewhere"
+    ]
+
+
+def test_decide_gives_the_report_only_verdict_beside_the_answer() -> None:
+    policies = PolicySet.build(
+        [spec(1, "/**", allowed_origins=[ORIGIN]), spec(2, "/x", allowed_origins=["https://b.test"], report_only=True)]
+    )
+    decided = decide(policies, RequestInfo("/x", "GET", ORIGIN))
+    assert decided.allowed
+    assert decided.report_only is not None and decided.report_only.policy is not None
+    assert (decided.report_only.policy.id, decided.report_only.allowed) == (2, False)
+    assert decided.report_only.refusals[0].code is Reason.ORIGIN
+    assert decide(policies, RequestInfo("/y", "GET", ORIGIN)).report_only is None  # no report-only policy there
+    # Without an Origin there is nothing to record: the report-only set is asked only to explain.
+    assert decide(policies, RequestInfo("/x", "GET")).report_only is None
+    explained = decide(policies, RequestInfo("/x", "GET"), explain=True)
+    assert explained.report_only is not None
+    assert explained.explanation[-1].startswith("Report-only policy 'p2' also covers /x and would refuse it")
+
+
+def test_match_remembers_a_bounded_number_of_short_paths() -> None:
+    from cors_policies.engine import policy_set
+
+    policies = PolicySet.build([spec(1, "/a/**"), spec(2, "^/r/[0-9]+$")])
+    for _ in range(2):
+        assert names(policies, "/a/x") == "p1"
+        assert names(policies, "/r/5") == "p2"
+        assert names(policies, "/b") is None
+    long = "/a/" + "x" * policy_set._REMEMBERED_PATH_LENGTH
+    assert names(policies, long) == "p1"
+    assert long not in policies._matched
+    for n in range(policy_set._REMEMBERED_PATHS + 10):
+        policies.match(f"/a/{n}")
+    assert len(policies._matched) <= policy_set._REMEMBERED_PATHS
+    assert names(policies, "/a/x") == "p1"

@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
+from django.test.utils import override_settings
 
+from cors_policies.engine import RequestInfo
+from cors_policies.middleware import request_info
 from cors_policies.models import CorsPolicy
+from cors_policies.services import evaluate as evaluation
 from tests import urls
 from tests.helpers import preflight
 
@@ -398,3 +402,84 @@ class TestAuthoritative:
         response["X-Kept"] = "1"
         remove_cors_headers(response)
         assert dict(response.items()) == {"Content-Type": "text/html; charset=utf-8", "X-Kept": "1"}
+
+
+# -- one decide for every face ---------------------------------------------------------------------------------
+
+#: (page's method, Origin, Access-Control-Request-Headers, preflight, private network, path)
+ASKED = [
+    ("GET", APP, "", False, False, "/t/echo"),
+    ("GET", "https://evil.test", "", False, False, "/t/echo"),
+    ("GET", "https://a.example.org", "", False, False, "/t/echo"),
+    ("GET", "HTTPS://app.example.com", "", False, False, "/t/echo"),
+    ("PUT", APP, "x-token,content-type", True, False, "/t/echo"),
+    ("PUT", APP, "x-other", True, False, "/t/echo"),
+    ("PATCH", APP, "", True, False, "/t/echo"),
+    ("DELETE", APP, "", True, True, "/t/echo"),
+    ("GET", APP, "", False, False, "/other"),
+    ("PUT", APP, "", True, False, "/other"),
+]
+
+
+@pytest.mark.parametrize(("method", "origin", "names", "is_preflight", "private", "path"), ASKED)
+def test_the_middleware_the_tester_and_the_api_give_the_same_headers(
+    client: Client,
+    api_client: Any,
+    api_policy: CorsPolicy,
+    method: str,
+    origin: str,
+    names: str,
+    is_preflight: bool,
+    private: bool,
+    path: str,
+) -> None:
+    """The middleware, the tester's service and the API's evaluate endpoint all call the engine's one decide: for the
+    same request they answer the same headers and Vary."""
+    if is_preflight:
+        meta = {"HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK": "true"} if private else {}
+        response = preflight(client, path, origin, method, request_headers=names, **meta)
+    else:
+        response = client.get(path, HTTP_ORIGIN=origin)
+    served = cors(response)
+    vary = [name.strip() for name in served.pop("Vary", "").split(",") if name.strip()]
+
+    header_names = names.split(",") if names else []
+    tester = evaluation.evaluate(
+        origin=origin,
+        method=method,
+        path=path,
+        request_headers=header_names,
+        preflight=is_preflight,
+        private_network=private,
+    )
+    assert tester.decision is not None
+    assert (dict(tester.decision.headers), list(tester.decision.vary)) == (served, vary)
+
+    with override_settings(ROOT_URLCONF="tests.root_urls"):  # the API's URLs
+        answer = api_client.post(
+            "/api/cors/evaluate/",
+            {
+                "origin": origin,
+                "method": method,
+                "path": path,
+                "request_headers": header_names,
+                "preflight": is_preflight,
+                "private_network": private,
+            },
+            format="json",
+        )
+    assert answer.status_code == 200, answer.content
+    assert (answer.json()["response_headers"], answer.json()["vary"]) == (served, vary)
+    assert answer.json()["allowed"] is tester.decision.allowed
+
+
+def test_the_middleware_reads_the_request_in_one_place(rf: Any) -> None:
+    request = rf.options(
+        "/t/echo",
+        HTTP_ORIGIN=APP,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="PUT",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-token, content-type",
+        HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK="TRUE",
+    )
+    assert request_info(request) == RequestInfo("/t/echo", "OPTIONS", APP, "PUT", "x-token, content-type", True)
+    assert request_info(rf.get("/x")) == RequestInfo("/x", "GET", None, None, None, False)

@@ -237,6 +237,7 @@ def test_evaluate_says_a_protected_path_is_left_alone(api_client: APIClient, cat
         "vary": [],
         "reasons": [reason],
         "explanation": [reason[0].upper() + reason[1:] + "."],
+        "csrf_trusted": False,
     }
 
 

@@ -1,5 +1,5 @@
 """Misconfiguration warnings where operators see them: the API's read-only ``warnings`` field and the admin's
-change page. The rules and exact messages are tested in test_analysis.py; here, that each face shows them."""
+change page. The rules and exact messages are tested in test_analysis_warnings.py; here, that each face shows them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The validators and normalizers: what is accepted, and the exact message for each refused form.
+"""The validators: what is accepted, and the exact message for each refused form (how accepted lists are
+stored is tested in test_analysis_normalize.py).
 
 Every message must say what to write instead. No database is needed, except for the budgets all enabled
 policies share (the tests marked ``django_db``, at the end).
@@ -24,9 +25,6 @@ from cors_policies.models import CorsPolicy
 from cors_policies.regex import RegexError, compile_regex, program_size
 from cors_policies.validators import (
     STAR_WITH_CREDENTIALS,
-    normalize_header_names,
-    normalize_methods,
-    normalize_origins,
     validate_header_names,
     validate_methods,
     validate_origin_regexes,
@@ -416,60 +414,8 @@ def test_star_with_credentials_is_refused_in_a_tuple() -> None:
 
 
 # ==================================================================================================
-# Normalization
+# Regexes RE2 cannot run as written
 # ==================================================================================================
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (["https://App.Example.com:443"], ["https://app.example.com"]),
-        (["HTTP://LOCALHOST:80", "http://localhost:3000"], ["http://localhost", "http://localhost:3000"]),
-        (["https://app.example.com:80"], ["https://app.example.com:80"]),  # 80 is not https's default
-        (["ws://a.example.com:80", "wss://a.example.com:443"], ["ws://a.example.com", "wss://a.example.com"]),
-        (["https://*.Example.COM:443"], ["https://*.example.com"]),
-        (["  https://app.example.com  ", "NULL", " * "], ["https://app.example.com", "null", "*"]),
-        (["capacitor://LocalHost"], ["capacitor://localhost"]),
-        (["http://[::1]:80", "http://[::1]:8000"], ["http://[::1]", "http://[::1]:8000"]),
-        (
-            ["https://app.example.com", "https://APP.example.com:443", "https://app.example.com"],
-            ["https://app.example.com"],
-        ),
-        (["https://app.example.com/", "not an origin"], ["https://app.example.com/", "not an origin"]),  # as typed
-        ([], []),
-    ],
-)
-def test_normalize_origins(value: list[str], expected: list[str]) -> None:
-    assert normalize_origins(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (["put", "PUT", "Put"], ["PUT"]),
-        (["delete", "get", "head", "options", "post"], ["DELETE", "GET", "HEAD", "OPTIONS", "POST"]),
-        (["patch"], ["patch"]),  # Fetch does not normalize PATCH: 'patch' is sent as typed
-        (["patch", "PATCH", "Patch"], ["patch", "PATCH", "Patch"]),
-        ([" get ", "GET", "*", "*"], ["GET", "*"]),
-        (["propfind", "M-SEARCH"], ["propfind", "M-SEARCH"]),
-        ([], []),
-    ],
-)
-def test_normalize_methods(value: list[str], expected: list[str]) -> None:
-    assert normalize_methods(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (["X-Token", "x-token", "X-TOKEN"], ["X-Token"]),
-        ([" Content-Type ", "content-type", "Authorization"], ["Content-Type", "Authorization"]),
-        (["*", "*", "x-a"], ["*", "x-a"]),
-        ([], []),
-    ],
-)
-def test_normalize_header_names(value: list[str], expected: list[str]) -> None:
-    assert normalize_header_names(value) == expected
 
 
 def test_regexes_with_control_characters_are_refused() -> None:

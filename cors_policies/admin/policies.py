@@ -65,6 +65,7 @@ class CorsPolicyAdmin(RequestTesterMixin, admin.ModelAdmin):
         ("Origins", {"fields": ("allowed_origins", "allowed_origin_regexes")}),
         ("Request", {"fields": ("allowed_methods", "other_methods", "allowed_headers")}),
         ("Response", {"fields": ("expose_headers", "allow_credentials", "max_age", "allow_private_network")}),
+        ("Beyond CORS", {"fields": ("csrf_trusted", "timing_allow_origin")}),
     )
 
     class Media:

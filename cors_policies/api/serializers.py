@@ -171,6 +171,10 @@ class DecisionSerializer(serializers.Serializer[Any]):
     vary = serializers.ListField(child=serializers.CharField(), help_text="Request headers merged into Vary.")
     reasons = serializers.ListField(child=serializers.CharField(), help_text="Why the request is refused.")
     explanation = serializers.ListField(child=serializers.CharField(), help_text="Why this policy applies.")
+    csrf_trusted = serializers.BooleanField(
+        help_text="Whether the origin passes Django's CSRF origin check through a CSRF-trusted policy "
+        "(with cors_policies.csrf.CsrfViewMiddleware); the CSRF token is still required."
+    )
 
 
 class ErrorSerializer(serializers.Serializer[Any]):

@@ -2,7 +2,9 @@
 
 The admin's request tester, the API's ``POST evaluate/`` and ``manage.py cors_explain`` all ask here, so they
 answer alike and as the middleware does: a protected path (the admin, this app's API) first, which no policy
-governs, then this process's snapshot of the enabled policies, asked with the explanation.
+governs, then this process's snapshot of the enabled policies: the request a browser sends for the described one
+(:func:`~cors_policies.engine.decide.described`) asked of the middleware's :func:`~cors_policies.engine.decide`,
+with the explanation.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 
 from .. import protected
 from ..cache import snapshot
-from ..engine import Decision, PolicySet
+from ..engine import Decision, PolicySet, decide
+from ..engine.decide import described
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -25,6 +28,11 @@ class Evaluation:
     protected: bool
     #: The policies asked (None when they could not be loaded); its ``errors`` name the rows it skipped.
     policy_set: PolicySet | None
+
+    @property
+    def csrf_trusted(self) -> bool:
+        """The origin passes Django's CSRF origin check through a CSRF-trusted policy (``cors_policies.csrf``)."""
+        return not self.protected and self.decision is not None and self.decision.csrf_trusted
 
 
 def evaluate(
@@ -43,12 +51,5 @@ def evaluate(
         return Evaluation(shielded, True, policy_set)
     if policy_set is None:
         return Evaluation(None, False, None)
-    decision = policy_set.simulate(
-        origin=origin,
-        method=method,
-        path=path,
-        request_headers=request_headers,
-        preflight=preflight,
-        private_network=private_network,
-    )
-    return Evaluation(decision, False, policy_set)
+    request = described(origin, method, path, request_headers, preflight, private_network)
+    return Evaluation(decide(policy_set, request, explain=True), False, policy_set)

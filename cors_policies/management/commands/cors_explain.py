@@ -99,6 +99,13 @@ def explain_lines(data: dict[str, Any], decision: Decision, *, protected: bool =
     else:
         after = f"does not send the {method} request" if data["preflight"] else "hides the response from the page"
         lines.append(f"Verdict: refused (the browser {after})")
+    if decision.policy is not None and decision.policy.csrf_trusted:
+        lines.append(
+            "CSRF: passes Django's origin check (the policy is CSRF-trusted; the token is still required)"
+            if decision.csrf_trusted
+            else "CSRF: the policy is CSRF-trusted, but not for this origin: Django's origin check refuses it "
+            "unless CSRF_TRUSTED_ORIGINS lists it"
+        )
     if decision.policy is not None and data["preflight"]:
         lines.append(f"Response: {conf.PREFLIGHT_STATUS}, empty (the middleware answers the preflight itself)")
     elif decision.policy is not None:

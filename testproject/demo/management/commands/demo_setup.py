@@ -145,7 +145,10 @@ _DEMO_POLICIES: list[dict[str, Any]] = [
     },
     {
         "name": "echo",
-        "description": "The playground's echo: the demo's own two origins, any method, any header but Authorization.",
+        "description": (
+            "The playground's echo: the demo's own two origins, any method, any header but Authorization; "
+            "Timing-Allow-Origin lets the page read the detailed resource timing."
+        ),
         "path_pattern": "/api/echo/**",
         "priority": 0,
         "enabled": True,
@@ -157,6 +160,7 @@ _DEMO_POLICIES: list[dict[str, Any]] = [
         "allow_credentials": False,
         "max_age": 60,
         "allow_private_network": False,
+        "timing_allow_origin": True,
     },
     {
         "name": "echo-auth",
@@ -172,6 +176,26 @@ _DEMO_POLICIES: list[dict[str, Any]] = [
         "allow_credentials": True,
         "max_age": 60,
         "allow_private_network": False,
+    },
+    {
+        "name": "orders",
+        "description": (
+            "A front end on port 3000 may post orders with the session cookie and the CSRF token: the policy is "
+            "CSRF-trusted, so Django's CSRF check accepts those origins without CSRF_TRUSTED_ORIGINS."
+        ),
+        "path_pattern": "/api/orders/**",
+        "priority": 0,
+        "enabled": True,
+        "allowed_origins": ["http://localhost:3000", "http://127.0.0.1:3000"],
+        "allowed_origin_regexes": [],
+        "allowed_methods": ["GET", "POST"],
+        "allowed_headers": ["Content-Type", "X-CSRFToken"],
+        "expose_headers": [],
+        "allow_credentials": True,
+        "max_age": 600,
+        "allow_private_network": False,
+        "csrf_trusted": True,
+        "timing_allow_origin": True,
     },
     {
         "name": "public-api-tightened",

@@ -14,10 +14,10 @@ import pytest
 from django.db import OperationalError, transaction
 from django.test import Client
 
-from cors_policies import cache as cache_module
-from cors_policies.cache import load_policy_set, read_db_version, read_shared_version, snapshot, version_key
+from cors_policies import snapshot as snapshot_module
 from cors_policies.engine import PolicySet
 from cors_policies.models import CorsPolicy, PolicySetVersion
+from cors_policies.snapshot import load_policy_set, read_db_version, read_shared_version, snapshot, version_key
 from tests.conftest import FakeClock
 from tests.factories import CorsPolicyFactory
 
@@ -59,7 +59,7 @@ class TestWarmPath:
         assert allow_origin(client) == APP  # cold: loads the snapshot
         with (
             django_assert_num_queries(0),
-            mock.patch("cors_policies.engine.PolicySet.build", side_effect=AssertionError("compiled")),
+            mock.patch.object(snapshot_module, "build", side_effect=AssertionError("compiled")),
         ):
             for _ in range(20):
                 assert allow_origin(client) == APP
@@ -167,7 +167,7 @@ class TestOutages:
     ) -> None:
         assert allow_origin(client) == APP
         clock.advance(2)
-        with mock.patch.object(cache_module, "read_db_version", side_effect=OperationalError("database is down")):
+        with mock.patch.object(snapshot_module, "read_db_version", side_effect=OperationalError("database is down")):
             with caplog.at_level(logging.ERROR, logger="cors_policies"):
                 assert allow_origin(client) == APP
                 assert allow_origin(client) == APP  # within the interval: no retry, no second log line
@@ -182,7 +182,7 @@ class TestOutages:
         self, client: Client, policy: CorsPolicy, clock: FakeClock, caplog: pytest.LogCaptureFixture
     ) -> None:
         with (
-            mock.patch.object(cache_module, "load_policy_set", side_effect=OperationalError("database is down")),
+            mock.patch.object(snapshot_module, "build", side_effect=OperationalError("database is down")),
             caplog.at_level(logging.ERROR, logger="cors_policies"),
         ):
             response = client.get("/t/echo", HTTP_ORIGIN=APP)
@@ -196,7 +196,7 @@ class TestOutages:
         from asgiref.sync import async_to_sync
         from django.test import AsyncClient
 
-        with mock.patch.object(cache_module, "load_policy_set", side_effect=OperationalError("down")):
+        with mock.patch.object(snapshot_module, "build", side_effect=OperationalError("down")):
             response = async_to_sync(AsyncClient().get)("/t/echo", headers={"Origin": APP})
         assert response.status_code == 200
         assert not response.has_header("Access-Control-Allow-Origin")
@@ -300,7 +300,7 @@ class TestSharedCache:
             snapshot.expire()  # what the writing thread's on-commit hook does meanwhile
             return old
 
-        with mock.patch.object(cache_module, "read_shared_version", side_effect=old_version_then_a_publish):
+        with mock.patch.object(snapshot_module, "read_shared_version", side_effect=old_version_then_a_publish):
             snapshot.get()  # this refresh saw the old number and keeps the old set ...
         assert snapshot.needs_refresh()  # ... but does not wait an interval to look again
         assert allow_origin(client, OTHER) == OTHER  # the very next request serves the change
@@ -315,8 +315,8 @@ class TestSharedCache:
         new = PolicySet.build([], version=old.version + 1)
         served: list[PolicySet | None] = []
         with (
-            mock.patch.object(cache_module, "read_shared_version", return_value=old.version + 1),
-            mock.patch.object(cache_module, "load_policy_set", return_value=new),
+            mock.patch.object(snapshot_module, "read_shared_version", return_value=old.version + 1),
+            mock.patch.object(snapshot_module, "build", return_value=(new, {})),
         ):
             clock.advance(1.1)
             snapshot._lock.acquire()  # another thread's refresh is under way

@@ -1,0 +1,340 @@
+"""The policy set: the compiled policies of a snapshot, indexed, and asked per request which one applies
+and what it answers (:class:`PolicySet`); :func:`beats` says why one policy outranks another."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from ..regex import encode
+from .decide import RequestInfo, decide, described, raw_header_list, verdict
+from .decision import Decision
+from .index import _admit, _Automaton, _Part
+from .limits import MAX_REGEX_PATH_LENGTH
+from .origins import OriginError
+from .paths import KIND_GLOB, KIND_NAMES, ParsedPattern, PatternError
+from .policy import CompiledPolicy, PolicySpec
+from .protocol import actual, preflight
+from .tokens import printable
+from .trie import _best_glob, _Node
+
+__all__ = ["PolicySet", "beats"]
+
+#: How many paths' answers a policy set remembers (see :meth:`PolicySet.match`), and the longest path it
+#: remembers: at most 4,096 x 256 characters, about 1 MB, whatever the requests.
+_REMEMBERED_PATHS: Final = 4096
+_REMEMBERED_PATH_LENGTH: Final = 256
+_UNKNOWN: Final = object()
+
+
+class PolicySet:
+    """An immutable, indexed set of compiled policies: build once per snapshot, evaluate per request.
+
+    ``policies`` are the enforced ones, in precedence order. Report-only policies never take part in that
+    precedence: they form a set of their own, ``report_only`` (None when there are none, so the hot path
+    pays one attribute test), indexed and ordered by the same rules among themselves.
+
+    What a path costs is bounded by construction: a literal pattern is a dictionary look-up; globs are
+    matched by a trie of at most :data:`MAX_GLOB_STEPS` node visits; regex path patterns (and globs with
+    '**' in several places) by one RE2 pass shared with the report-only set, over at most
+    :data:`MAX_REGEX_PATH_LENGTH` bytes, of at most :data:`MAX_REGEX_PATH_PROGRAM` instructions. Policies
+    beyond a budget are skipped when the set is built and reported in ``errors``.
+    """
+
+    __slots__ = (
+        "_automaton",
+        "_globs",
+        "_literal",
+        "_matched",
+        "_offset",
+        "_regexes",
+        "_root",
+        "errors",
+        "policies",
+        "report_only",
+        "version",
+    )
+
+    def __init__(self, policies: Iterable[CompiledPolicy], version: Any = None, errors: Sequence[str] = ()) -> None:
+        ordered = sorted(policies, key=lambda p: p.sort_key)
+        messages = list(errors)
+        enforced, reports = _admit(
+            [p for p in ordered if not p.spec.report_only] + [p for p in ordered if p.spec.report_only], messages
+        )
+        members = [p.pattern.member for p in enforced.regexes + reports.regexes]
+        automaton = _Automaton(members) if members else None
+        self._index(enforced, automaton, 0, version, messages)
+        self.report_only: PolicySet | None = None
+        if reports.policies:
+            report = PolicySet.__new__(PolicySet)
+            report._index(reports, automaton, len(enforced.regexes), version, ())
+            report.report_only = None
+            self.report_only = report
+
+    def _index(self, part: _Part, automaton: _Automaton | None, offset: int, version: Any, errors: Any) -> None:
+        self.policies: tuple[CompiledPolicy, ...] = tuple(part.policies)
+        self.version = version
+        self.errors = tuple(errors)
+        self._literal = part.literal
+        self._root = part.root
+        self._globs = part.globs
+        self._regexes = tuple(part.regexes)
+        self._automaton = automaton
+        self._offset = offset
+        self._matched: dict[str, CompiledPolicy | None] = {}
+
+    @classmethod
+    def build(cls, specs: Iterable[PolicySpec], version: Any = None) -> PolicySet:
+        """Compile specs; a spec that does not compile, or that a budget has no room for, is skipped and
+        reported in ``errors``."""
+        compiled = []
+        errors = []
+        for spec in specs:
+            try:
+                compiled.append(CompiledPolicy(spec))
+            except (PatternError, OriginError, TypeError, ValueError) as exc:
+                errors.append(f"policy {spec.id} {spec.name!r} skipped: {exc}")
+        return cls(compiled, version=version, errors=errors)
+
+    def replaced(self, changed: Mapping[int, CompiledPolicy], version: Any = None) -> PolicySet | None:
+        """This set with the ``changed`` policies (by id) in place of those it holds, sharing the rest of its
+        index (a rebuild after one policy's origins, methods or headers changed costs microseconds, not a new
+        index). None when a change would move a policy in the index (its path pattern, precedence or
+        report-only flag), or names a policy this set does not hold: build a new set then."""
+        report = self.report_only
+        held = {policy.id: policy for policy in self.policies}
+        if report is not None:
+            held.update((policy.id, policy) for policy in report.policies)
+        for pk, new in changed.items():
+            old = held.get(pk)
+            if (
+                old is None
+                or old.sort_key != new.sort_key
+                or old.pattern.source != new.pattern.source
+                or old.spec.report_only != new.spec.report_only
+            ):
+                return None
+        swaps = [(held[pk], new) for pk, new in changed.items()]
+        result = PolicySet.__new__(PolicySet)
+        result._swap(self, [(old, new) for old, new in swaps if not new.spec.report_only], version, self.errors)
+        result.report_only = None
+        if report is not None:
+            result.report_only = PolicySet.__new__(PolicySet)
+            result.report_only._swap(report, [(old, new) for old, new in swaps if new.spec.report_only], version, ())
+            result.report_only.report_only = None
+        return result
+
+    def _swap(
+        self, old: PolicySet, swaps: list[tuple[CompiledPolicy, CompiledPolicy]], version: Any, errors: Any
+    ) -> None:
+        """Index as ``old`` does, with each (held, new) of ``swaps`` in place of the held policy: what is copied is
+        the list of policies and the nodes on the swapped globs' way, not the index."""
+        policies = list(old.policies)
+        literal = dict(old._literal)
+        regexes = list(old._regexes)
+        root = old._root
+        for held, new in swaps:
+            policies[policies.index(held)] = new
+            pattern = new.pattern
+            if pattern.automaton:
+                regexes[regexes.index(held)] = new
+            elif pattern.kind == KIND_GLOB:
+                root = _swapped(root, pattern, held, new)
+            elif literal.get(pattern.source) is held:
+                literal[pattern.source] = new
+        self.policies = tuple(policies)
+        self.version = version
+        self.errors = tuple(errors)
+        self._literal = literal
+        self._root = root
+        self._globs = old._globs
+        self._regexes = tuple(regexes)
+        self._automaton = old._automaton
+        self._offset = old._offset
+        self._matched = {}  # the old set's remembered answers may name a swapped-out policy
+
+    def __len__(self) -> int:
+        return len(self.policies)
+
+    @property
+    def glob_steps(self) -> int:
+        """The most trie nodes one path can visit among this set's globs (the budget's measure)."""
+        return self._root.weight if self._globs else 0
+
+    # -- matching ------------------------------------------------------------------------------
+
+    def candidates(self, path: str) -> list[CompiledPolicy]:
+        """Every policy whose pattern matches ``path``, best first (for explanations and the admin)."""
+        return [p for p in self.policies if p.matches_path(path)]
+
+    def match(self, path: str) -> CompiledPolicy | None:
+        """The one policy that applies to ``path``. Its cost is bounded whatever the path and the policies:
+        see the class's docstring. The answers for the last few thousand short paths are remembered (the set
+        never changes, and a site's requests repeat a few paths): a dictionary look-up instead of a walk."""
+        matched = self._matched
+        found = matched.get(path, _UNKNOWN)  # one read: another thread may clear it, never half of it
+        if found is not _UNKNOWN:
+            return found  # type: ignore[return-value]
+        found = self._match(path)
+        if len(path) <= _REMEMBERED_PATH_LENGTH:
+            if len(matched) >= _REMEMBERED_PATHS:
+                matched.clear()  # attacker-chosen paths cannot grow it: start again
+            matched[path] = found
+        return found
+
+    def _match(self, path: str) -> CompiledPolicy | None:
+        best = self._literal.get(path)
+        if self._globs:
+            glob = _best_glob(self._root, path)
+            if glob is not None and (best is None or glob.sort_key < best.sort_key):
+                best = glob
+        regexes = self._regexes
+        if regexes and (best is None or regexes[0].sort_key < best.sort_key):
+            assert self._automaton is not None
+            found = self._automaton.matching(path)
+            if found is None:
+                return None  # too long to read, and a regex could outrank `best`: refused, never a guess
+            offset = self._offset
+            for index in found:
+                if index >= offset:
+                    if index - offset < len(regexes) and (
+                        best is None or regexes[index - offset].sort_key < best.sort_key
+                    ):
+                        return regexes[index - offset]
+                    break
+        return best
+
+    def unread(self, path: str) -> CompiledPolicy | None:
+        """The regex policy that could apply to ``path`` but cannot read it (longer than
+        :data:`MAX_REGEX_PATH_LENGTH` bytes), when that is why :meth:`match` found nothing."""
+        regexes = self._regexes
+        if not regexes or len(encode(path)) <= MAX_REGEX_PATH_LENGTH or self.match(path) is not None:
+            return None
+        return regexes[0]
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        *,
+        origin: str | None,
+        method: str,
+        path: str,
+        request_method: str | None = None,
+        request_headers: str | Sequence[str] | None = None,
+        private_network: bool = False,
+        explain: bool = False,
+    ) -> Decision:
+        """:func:`~cors_policies.engine.decide.decide` with the request given as keywords (kept for callers
+        written before :class:`~cors_policies.engine.decide.RequestInfo`); ``request_headers`` may be a list
+        of names, read as the comma-joined value a browser sends."""
+        request = RequestInfo(path, method, origin, request_method, raw_header_list(request_headers), private_network)
+        return decide(self, request, explain=explain)
+
+    def evaluate_report_only(
+        self,
+        *,
+        origin: str | None,
+        method: str,
+        path: str,
+        request_method: str | None = None,
+        request_headers: str | Sequence[str] | None = None,
+        private_network: bool = False,
+    ) -> Decision | None:
+        """The verdict of the report-only policy that covers ``path`` (same precedence rules among the
+        report-only policies as among the enforced ones), or None when none does."""
+        report = self.report_only
+        policy = report.match(path) if report is not None else None
+        if policy is None:
+            return None
+        request = RequestInfo(path, method, origin, request_method, raw_header_list(request_headers), private_network)
+        return verdict(policy, request)
+
+    def simulate(
+        self,
+        *,
+        origin: str | None,
+        method: str,
+        path: str,
+        request_headers: Sequence[str] = (),
+        preflight: bool = False,
+        private_network: bool = False,
+    ) -> Decision:
+        """:func:`~cors_policies.engine.decide.decide`, explained, for a request described in words:
+        ``method`` is the method the page wants to use; ``preflight=True`` asks about the preflight the
+        browser sends for it."""
+        return decide(self, described(origin, method, path, request_headers, preflight, private_network), explain=True)
+
+    def decide(
+        self,
+        policy: CompiledPolicy,
+        *,
+        origin: str | None,
+        method: str,
+        request_method: str | None = None,
+        request_headers: str | Sequence[str] | None = None,
+        private_network: bool = False,
+    ) -> Decision:
+        """The verdict of ``policy`` for one request, whatever its path (previews of a policy; to decide a
+        request, call :func:`~cors_policies.engine.decide.decide`)."""
+        if method == "OPTIONS" and origin is not None and request_method is not None:  # is_preflight, narrowed
+            return preflight(policy, origin, request_method, request_headers, private_network)
+        return actual(policy, origin, method)
+
+    def explain_match(self, path: str, winner: CompiledPolicy) -> list[str]:
+        """Human-readable account of why ``winner`` applies to ``path`` rather than the others."""
+        lines = [
+            f"Policy {winner.name!r} applies: its {KIND_NAMES[winner.pattern.kind]} {winner.pattern.source!r} "
+            f"matches {printable(path)} (priority {winner.spec.priority})."
+        ]
+        for other in self.candidates(path):
+            if other is winner:
+                continue
+            lines.append(f"It wins over {other.name!r} ({other.pattern.source!r}): {beats(winner, other)}.")
+        return lines
+
+
+def beats(winner: CompiledPolicy, other: CompiledPolicy) -> str:
+    """Why ``winner`` takes precedence over ``other``, in words (the tester and shadowing warnings)."""
+    w, o = winner.sort_key, other.sort_key
+    if w[0] != o[0]:
+        return f"higher priority ({winner.spec.priority} > {other.spec.priority})"
+    if w[1] != o[1]:
+        return f"a {KIND_NAMES[w[1]]} is more specific than a {KIND_NAMES[o[1]]}"
+    if w[2] != o[2]:
+        return f"more literal segments ({-w[2]} > {-o[2]})"
+    if w[3] != o[3]:
+        return "'*' is more specific than '**'"
+    return f"equal precedence, and the lower id wins ({winner.id} < {other.id})"
+
+
+def _copy(node: _Node) -> _Node:
+    copy = _Node.__new__(_Node)
+    copy.children = dict(node.children)
+    copy.star, copy.end, copy.rest, copy.tails = node.star, node.end, node.rest, node.tails
+    copy.weight, copy.best = node.weight, node.best
+    return copy
+
+
+def _swapped(root: _Node, pattern: ParsedPattern, held: CompiledPolicy, new: CompiledPolicy) -> _Node:
+    """A copy of the trie ``root`` where ``new`` stands for ``held`` on ``pattern``'s way: the nodes on that way
+    are copied, every other node is shared (the old set, still served, is never modified)."""
+    top = node = _copy(root)
+    segments: list[tuple[str, ...]] = [pattern.tokens]
+    if pattern.tail is not None:
+        segments.append(pattern.tail[::-1])
+    for depth, parts in enumerate(segments):
+        if depth:  # down into the suffix trie of the globs with a '**' here
+            assert node.tails is not None
+            node.tails = node = _copy(node.tails)
+        for part in parts:
+            if part == "*":
+                assert node.star is not None
+                node.star = node = _copy(node.star)
+            else:
+                node.children[part] = node = _copy(node.children[part])
+    if node.end is held:
+        node.end = new
+    if node.rest is held:
+        node.rest = new
+    return top

@@ -1,0 +1,203 @@
+"""The one write path's last step: every write to a policy ends here, and nowhere else.
+
+The policy model's ``save()`` and ``delete()`` and its queryset's ``update()``, ``delete()``, ``bulk_create()`` and
+``bulk_update()`` (so the admin, the REST API, document imports and the commands too) call :func:`changed` or
+:func:`deleted`, in the transaction of the write:
+
+- the rows that depend on a deleted policy (:data:`DEPENDENTS`: its observed origins) are deleted in that
+  transaction, so no write, an import with ``prune`` included, leaves an orphan;
+- the shared version (``PolicySetVersion``) moves once per transaction, however many writes it holds: in the
+  transaction, so the number and the policies commit (or roll back) together;
+- on commit, once: the new number goes to the shared cache, this process's listeners (the snapshot) hear of it,
+  and :func:`cors_policies.push.announce` tells the other processes.
+
+This module imports no model (the models import it): it finds its two tables through Django's app registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.apps import apps
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, transaction
+from django.db.models import F, Model
+
+from . import push
+from .conf import conf
+
+__all__ = [
+    "DEPENDENTS",
+    "changed",
+    "deleted",
+    "publish_version",
+    "read_db_version",
+    "shared_cache",
+    "subscribe",
+    "unsubscribe",
+    "version_key",
+]
+
+logger = logging.getLogger("cors_policies")
+
+APP_LABEL = "cors_policies"
+#: The rows that belong to a policy and go with it: (model name, the field holding the policy's id). Their link
+#: has no cascade (deleting a policy must not load its rows to send signals): they are deleted here, in one query.
+DEPENDENTS: tuple[tuple[str, str], ...] = (("ObservedOrigin", "policy_id"),)
+#: Ids per DELETE of dependent rows (SQLite's oldest limit is 999 parameters per statement).
+DELETE_BATCH = 900
+
+#: Called after a commit that changed policies, with the database alias and the new version (the snapshot).
+Listener = Callable[[str, int], None]
+_listeners: list[Listener] = []
+
+
+def subscribe(listener: Listener) -> None:
+    """Call ``listener(alias, version)`` after each commit that changed policies (idempotent)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def unsubscribe(listener: Listener) -> None:
+    with contextlib.suppress(ValueError):
+        _listeners.remove(listener)
+
+
+def version_key() -> str:
+    return f"{conf.CACHE_KEY_PREFIX}:version"
+
+
+def shared_cache() -> BaseCache | None:
+    """The configured cache if every process sees the same one; None for per-process caches."""
+    cache = caches[conf.CACHE_ALIAS]
+    if isinstance(cache, (LocMemCache, DummyCache)):
+        return None
+    return cache
+
+
+def _version_model() -> type[Model]:
+    return apps.get_model(APP_LABEL, "PolicySetVersion")
+
+
+def db_alias(using: str | None = None) -> str:
+    return using or router.db_for_write(_version_model()) or DEFAULT_DB_ALIAS
+
+
+def read_db_version(using: str | None = None) -> int:
+    model = _version_model()
+    alias = using or router.db_for_read(model) or DEFAULT_DB_ALIAS
+    value = model._base_manager.using(alias).filter(pk=1).values_list("version", flat=True).first()
+    return int(value or 0)
+
+
+class _Announcement:
+    """The on-commit hook of one transaction's change (also the mark that this transaction bumped already)."""
+
+    __slots__ = ("alias", "done", "owner")
+
+    def __init__(self, alias: str, owner: object) -> None:
+        self.alias = alias
+        self.owner = owner
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        self.owner = None
+        publish_version(self.alias)
+
+
+def _transaction(connection: Any) -> object | None:
+    """The outermost atomic block of the transaction under way (None: a test case's own blocks only)."""
+    for block in connection.atomic_blocks:
+        if not getattr(block, "_from_testcase", False):
+            return block
+    return None
+
+
+def _pending(connection: Any, owner: object | None) -> bool:
+    """Whether this transaction already bumped the version: its hook is registered, not run nor rolled back."""
+    announcement: _Announcement | None = getattr(connection, "_cors_policies_announcement", None)
+    if announcement is None or owner is None or announcement.done or announcement.owner is not owner:
+        return False
+    # A savepoint rolled back removes the hooks registered in it (and undid the bump with them).
+    return any(entry[1] is announcement for entry in connection.run_on_commit)
+
+
+def changed(using: str | None = None) -> None:
+    """Policies changed in the current transaction: move the version once for it, announce it on commit."""
+    alias = db_alias(using)
+    connection = connections[alias]
+    if not connection.in_atomic_block:
+        with transaction.atomic(using=alias):
+            changed(alias)
+        return
+    owner = _transaction(connection)
+    if _pending(connection, owner):
+        return
+    _bump(alias)
+    announcement = _Announcement(alias, owner)
+    connection._cors_policies_announcement = announcement  # type: ignore[attr-defined]
+    transaction.on_commit(announcement, using=alias)
+
+
+def deleted(ids: Iterable[int], using: str | None = None) -> None:
+    """Policies ``ids`` were deleted in the current transaction: their dependent rows go too, then :func:`changed`."""
+    ids = sorted({int(pk) for pk in ids if pk is not None})
+    if not ids:
+        return
+    alias = db_alias(using)
+    with transaction.atomic(using=alias, savepoint=False):
+        for model_name, field in DEPENDENTS:
+            rows = apps.get_model(APP_LABEL, model_name)._base_manager.using(alias)
+            for start in range(0, len(ids), DELETE_BATCH):
+                rows.filter(**{f"{field}__in": ids[start : start + DELETE_BATCH]}).delete()
+        changed(alias)
+
+
+def _bump(alias: str) -> None:
+    rows = _version_model()._base_manager.using(alias).filter(pk=1)
+    if not rows.update(version=F("version") + 1):
+        try:
+            with transaction.atomic(using=alias):
+                rows.create(pk=1, version=1)
+        except IntegrityError:  # another writer created it first
+            rows.update(version=F("version") + 1)
+
+
+def publish_version(using: str | None = None) -> None:
+    """After a commit: the new number to the shared cache, then to this process's listeners and every process.
+
+    The cache first: a process told by push (or checking on its interval) must find the new number there.
+    Never raises: the change is committed, and every process's interval check catches what is lost here.
+    """
+    alias = db_alias(using)
+    try:
+        version = read_db_version(alias)
+    except Exception:
+        logger.warning("cors_policies: could not read the policy version after a commit", exc_info=True)
+        version = -1
+    cache = shared_cache()
+    if cache is not None:
+        try:
+            if version < 0:
+                raise LookupError("no version to publish")
+            cache.set(version_key(), version, timeout=conf.VERSION_TIMEOUT)
+        except Exception:
+            # Other processes fall back to the database's version when the cache does not answer, and the
+            # cached number expires within VERSION_TIMEOUT: nothing is lost, only slower.
+            logger.warning("cors_policies: could not publish the policy version to the cache", exc_info=True)
+            with contextlib.suppress(Exception):  # the cache is down: the warning above says so
+                cache.delete(version_key())
+    for listener in list(_listeners):
+        try:
+            listener(alias, version)
+        except Exception:
+            logger.exception("cors_policies: a listener of policy changes failed")
+    if version >= 0:
+        push.announce(alias, version)

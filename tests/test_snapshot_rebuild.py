@@ -1,0 +1,314 @@
+"""The snapshot off the request path: the rebuild thread (lazy, coalescing, fork-safe, failures keep the last set),
+the committing process serving its change at once, the push hook, and incremental rebuilds that recompile only
+the policies that changed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+
+from cors_policies import snapshot as snapshot_module
+from cors_policies.engine import PolicySet
+from cors_policies.models import CorsPolicy
+from cors_policies.snapshot import build, snapshot
+from tests.conftest import FakeClock
+from tests.factories import CorsPolicyFactory
+
+APP = "https://app.example.com"
+OTHER = "https://other.example.com"
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def threaded() -> Iterator[None]:
+    snapshot.background = True
+    yield
+    snapshot.background = False
+
+
+def allowed(path: str = "/t/echo", origin: str = APP) -> bool:
+    policy_set = snapshot.get()
+    assert policy_set is not None
+    decision = policy_set.evaluate(origin=origin, method="GET", path=path)
+    return decision is not None and decision.allowed
+
+
+@pytest.fixture
+def compiled() -> Iterator[list[int]]:
+    """The ids of the policies compiled, in order."""
+    ids: list[int] = []
+    real = snapshot_module.CompiledPolicy
+
+    def compile_one(spec: Any) -> Any:
+        ids.append(spec.id)
+        return real(spec)
+
+    with mock.patch.object(snapshot_module, "CompiledPolicy", side_effect=compile_one):
+        yield ids
+
+
+@pytest.mark.django_db
+class TestIncremental:
+    def test_one_change_recompiles_that_policy_and_reuses_the_others(
+        self, compiled: list[int], django_assert_num_queries: Any
+    ) -> None:
+        policies = CorsPolicyFactory.create_batch(20)
+        first, entries = build(1)
+        assert sorted(compiled) == sorted(p.pk for p in policies)
+        changed = policies[7]
+        CorsPolicy.objects.filter(pk=changed.pk).update(allowed_origins=[OTHER])
+        compiled.clear()
+        with django_assert_num_queries(2):  # the stamps, then the changed row
+            second, _ = build(2, entries)
+        assert compiled == [changed.pk]
+        reused = {p.id: p for p in second.policies}
+        assert all(reused[p.id] is p for p in first.policies if p.id != changed.pk)
+        assert reused[changed.pk].spec.allowed_origins == (OTHER,) or list(reused[changed.pk].spec.allowed_origins) == [
+            OTHER
+        ]
+
+    def test_a_change_of_answers_only_shares_the_index(self, compiled: list[int]) -> None:
+        policies = CorsPolicyFactory.create_batch(10, path_pattern="/t/**")
+        first, entries = build(1)
+        CorsPolicy.objects.filter(pk=policies[0].pk).update(allowed_origins=[OTHER], allow_credentials=True)
+        compiled.clear()
+        with mock.patch.object(snapshot_module, "PolicySet", side_effect=AssertionError("indexed again")):
+            second, _ = build(2, entries, first)
+        assert compiled == [policies[0].pk] and second.version == 2
+        assert [p.id for p in second.policies] == [p.id for p in first.policies]
+        decision = second.evaluate(origin=OTHER, method="GET", path="/t/x")
+        assert decision is not None and decision.allowed and decision.policy is not None
+        assert decision.policy.id == policies[0].pk and decision.policy.spec.allow_credentials
+        assert ("Access-Control-Allow-Credentials", "true") in decision.headers
+
+    def test_a_change_of_path_indexes_again(self) -> None:
+        policies = CorsPolicyFactory.create_batch(3, path_pattern="/t/**")
+        first, entries = build(1)
+        CorsPolicy.objects.filter(pk=policies[0].pk).update(path_pattern="/t/exact", priority=1)
+        second, _ = build(2, entries, first)
+        assert second.match("/t/exact") is not None and second.match("/t/exact").id == policies[0].pk  # type: ignore[union-attr]
+
+    def test_additions_deletions_and_disabled_policies(self, compiled: list[int]) -> None:
+        keep, gone, off = CorsPolicyFactory.create_batch(3)
+        _, entries = build(1)
+        gone.delete()
+        CorsPolicy.objects.filter(pk=off.pk).update(enabled=False)
+        new = CorsPolicyFactory()
+        compiled.clear()
+        policy_set, entries = build(2, entries)
+        assert compiled == [new.pk]
+        assert sorted(p.id for p in policy_set.policies) == sorted([keep.pk, new.pk])
+        assert sorted(entries) == sorted([keep.pk, new.pk])
+
+    def test_a_skipped_policy_stays_reported_until_it_changes(self, caplog: pytest.LogCaptureFixture) -> None:
+        broken = CorsPolicyFactory(name="broken")
+        CorsPolicy.objects.filter(pk=broken.pk).update(allowed_origins=["https://ok.test/with/path"])
+        policy_set, entries = build(1)
+        assert len(policy_set) == 0 and len(policy_set.errors) == 1
+        CorsPolicyFactory()
+        with caplog.at_level(logging.ERROR, logger="cors_policies"):
+            policy_set, entries = build(2, entries)
+        assert len(policy_set) == 1
+        assert "'broken' skipped" in caplog.text
+        CorsPolicy.objects.filter(pk=broken.pk).update(allowed_origins=[APP])
+        assert len(build(3, entries)[0]) == 2
+
+    def test_the_same_set_as_a_full_build(self) -> None:
+        policies = CorsPolicyFactory.create_batch(12, path_pattern="/t/**")
+        _, entries = build(1)
+        for index, policy in enumerate(policies[:5]):
+            CorsPolicy.objects.filter(pk=policy.pk).update(priority=index, path_pattern=f"/t/{index}/**")
+        incremental, _ = build(2, entries)
+        full, _ = build(2)
+        assert [p.spec for p in incremental.policies] == [p.spec for p in full.policies]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("threaded")
+class TestRebuildThread:
+    def test_after_the_first_load_no_request_reads_or_compiles(
+        self, clock: FakeClock, django_assert_num_queries: Any
+    ) -> None:
+        policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+        assert allowed()
+        with mock.patch.object(snapshot, "committed"):  # another process's write: no hook runs here
+            CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
+        clock.advance(1.1)
+        old = snapshot.current
+        with django_assert_num_queries(0):  # the version and the rows are read by the rebuild thread
+            snapshot.get()
+        wait_for(lambda: snapshot.current is not old)
+        assert not allowed() and allowed(origin=OTHER)
+
+    def test_the_committing_process_serves_its_change_on_its_next_request(self) -> None:
+        policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+        assert allowed()
+        policy.allowed_origins = [OTHER]
+        policy.save()  # committed at once (no transaction): the hook rebuilds before save() returns
+        assert allowed(origin=OTHER)
+
+    def test_many_changes_during_a_rebuild_make_one_more_rebuild(self) -> None:
+        CorsPolicyFactory()
+        snapshot.get()
+        release = threading.Event()
+        calls: list[int] = []
+        versions = iter(range(100, 10_000))
+
+        def slow_build(version: Any, *args: Any) -> tuple[PolicySet, dict[int, Any]]:
+            calls.append(version)
+            release.wait(10)
+            return PolicySet([], version=version), {}
+
+        with (
+            mock.patch.object(snapshot_module, "read_shared_version", side_effect=lambda: next(versions)),
+            mock.patch.object(snapshot_module, "build", side_effect=slow_build),
+        ):
+            snapshot.changed()
+            wait_for(lambda: len(calls) == 1)
+            for _ in range(1000):
+                snapshot.changed()
+            release.set()
+            wait_for(lambda: len(calls) == 2 and snapshot.current is not None and snapshot.current.version == calls[1])
+            time.sleep(0.05)
+        assert len(calls) == 2
+        assert snapshot._worker is not None and snapshot._worker.is_alive()
+
+    def test_one_thread_per_process_and_a_new_one_after_a_fork(self) -> None:
+        CorsPolicyFactory()
+        snapshot.get()
+        snapshot.changed()
+        snapshot.changed()
+        first = snapshot._worker
+        assert first is not None and first.is_alive()
+        assert [t for t in threading.enumerate() if t.name == "cors-policies-rebuild"] == [first]
+        snapshot._pid = -1  # as in a forked child: the parent's thread does not exist there
+        snapshot.changed()
+        assert snapshot._worker is not first and snapshot._worker is not None and snapshot._worker.is_alive()
+        first.join(5)  # the old thread saw its event replaced and ended
+        assert not first.is_alive()
+
+    def test_a_failed_rebuild_keeps_the_last_set_and_logs(self, caplog: pytest.LogCaptureFixture) -> None:
+        CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+        kept = snapshot.get()
+        done = threading.Event()
+
+        def down(*args: Any) -> Any:
+            done.set()
+            raise OperationalError("database is down")
+
+        with (
+            caplog.at_level(logging.ERROR, logger="cors_policies"),
+            mock.patch.object(snapshot_module, "read_shared_version", side_effect=down),
+        ):
+            snapshot.changed()
+            done.wait(10)
+            wait_for(lambda: "keeping the last snapshot" in caplog.text)
+        assert snapshot.current is kept and allowed()
+
+    def test_the_interval_starts_the_push_listener_and_a_push_schedules_a_rebuild(self, clock: FakeClock) -> None:
+        policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+        with mock.patch.object(snapshot_module.push, "start") as start:
+            for _ in range(5):
+                snapshot.get()
+            assert start.call_count == 0  # not per request
+            clock.advance(1.1)
+            snapshot.get()
+            snapshot.get()
+        assert start.call_count == 1
+        (on_change,) = start.call_args.args
+        with mock.patch.object(snapshot, "committed"):
+            CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
+        on_change(None)  # what push's listener does for each message
+        wait_for(lambda: allowed(origin=OTHER))
+
+    def test_an_announced_version_already_served_schedules_nothing(self) -> None:
+        CorsPolicyFactory()
+        current = snapshot.get()
+        assert current is not None
+        with mock.patch.object(snapshot, "_ensure_worker") as ensure:
+            snapshot.changed(current.version)
+        ensure.assert_not_called()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("threaded")
+@pytest.mark.urls("tests.urls")
+def test_asgi_requests_never_wait_for_a_rebuild(clock: FakeClock) -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+    client = AsyncClient()
+    response = async_to_sync(client.get)("/t/echo", headers={"Origin": APP})
+    assert response.headers["Access-Control-Allow-Origin"] == APP
+    with mock.patch.object(snapshot, "committed"):
+        CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
+    clock.advance(1.1)
+    with mock.patch.object(snapshot, "refresh", side_effect=AssertionError("the request waited")):
+        response = async_to_sync(client.get)("/t/echo", headers={"Origin": APP})
+    assert response.status_code == 200
+    wait_for(lambda: snapshot.current is not None and not allowed(origin=APP))
+
+
+def test_the_sync_path_never_waits_either(db: None, threaded: None, clock: FakeClock, client: Client) -> None:
+    CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+    snapshot.get()
+    clock.advance(1.1)
+    with (
+        mock.patch.object(snapshot, "_ensure_worker"),
+        mock.patch.object(snapshot, "refresh", side_effect=AssertionError("the request waited")),
+    ):
+        assert snapshot.get() is snapshot.current
+
+
+def test_no_thread_to_be_had_rebuilds_on_the_request(
+    db: None, threaded: None, clock: FakeClock, caplog: pytest.LogCaptureFixture, committed: Callable[[], Any]
+) -> None:
+    policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+    assert allowed()
+    with mock.patch.object(snapshot, "committed"), committed():  # another process's commit: the cache is told
+        CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
+    clock.advance(1.1)
+    with mock.patch.object(snapshot, "_ensure_worker", side_effect=RuntimeError("can't start new thread")):
+        assert allowed(origin=OTHER)
+    assert "could not schedule a background rebuild" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_process_catches_up_within_the_interval_on_its_own(threaded: None, settings: Any) -> None:
+    settings.CORS_POLICIES = {"REFRESH_INTERVAL": 0.2}
+    snapshot.background = True  # the settings change reset the snapshot, not this
+    policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+    assert allowed()
+    snapshot._ensure_worker()
+    with mock.patch.object(snapshot, "committed"):  # another process's write
+        CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
+    current = snapshot.current
+    wait_for(lambda: snapshot.current is not current)  # no request, no push: the thread's own check
+    assert allowed(origin=OTHER)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interval_of_zero_wakes_the_thread_on_every_request(threaded: None, settings: Any) -> None:
+    settings.CORS_POLICIES = {"REFRESH_INTERVAL": 0}
+    snapshot.background = True
+    policy = CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+    assert allowed()
+    snapshot._ensure_worker()
+    with mock.patch.object(snapshot, "committed"):
+        CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
+    wait_for(lambda: allowed(origin=OTHER))  # each request's check wakes the thread (it has no timer then)
