@@ -347,7 +347,13 @@ def start(on_change: OnChange) -> None:
         # A listener of another pid was inherited through fork(): its thread is gone and its sockets are the
         # parent's, so it is dropped, never closed.
         _listener = None
-        links = [_Link(transport) for transport in transports()]
+        try:
+            links = [_Link(transport) for transport in transports()]
+        except Exception:  # settings a system check reports (a CACHE_ALIAS not in CACHES): polling still works
+            logger.warning(
+                "cors_policies: push is off in this process: its transports could not be set up", exc_info=True
+            )
+            return
         if not links:
             return
         _listener = Listener(links)

@@ -348,6 +348,14 @@ def test_a_listener_inherited_through_fork_is_dropped_and_never_closed(
     assert push._listener is None
 
 
+def test_start_never_raises_on_settings_the_checks_report(settings: Any, caplog: pytest.LogCaptureFixture) -> None:
+    settings.CORS_POLICIES = {"CACHE_ALIAS": "missing"}
+    push.start(Recorder())
+    assert _listener_threads() == []
+    [record] = caplog.records
+    assert record.getMessage() == "cors_policies: push is off in this process: its transports could not be set up"
+
+
 def test_push_off_starts_and_announces_nothing(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "x"}}
     settings.CORS_POLICIES = {"PUSH": False}
