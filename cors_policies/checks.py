@@ -1,7 +1,7 @@
 """System checks: each misconfiguration has a stable ID (cors_policies.E001...), tested by ID.
 
 E001 middleware missing; E002 below middleware that can answer first; E003, E004 and each setting's own check
-(E005-E008, E010-E014, E020, E021: declared with the setting in :data:`cors_policies.conf.SETTINGS`) invalid
+(E005-E008, E010-E014, E020, E021, E030: declared with the setting in :data:`cors_policies.conf.SETTINGS`) invalid
 ``CORS_POLICIES``; E009 django-cors-headers' middleware installed too; W001 (``check --deploy``) a
 per-process cache at ``CACHE_ALIAS``; W002 (``check --database``, and so ``migrate``) a stored policy the
 engine cannot compile, which serving skips; E022 (``check --deploy``) the debug header on with ``DEBUG = False``.
