@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine import parse_request_origin
+from ..engine import parse_request_origin, public_suffixes
 from ..regex import (
     FLAGS,
     METACHARACTERS,
@@ -336,10 +336,16 @@ def widening_probes(regex: str) -> list[tuple[str, str]]:
 
 
 def _allows_another_domain(compiled: Any, probe: str, domain: str) -> bool:
-    """``probe`` is an origin the regex allows whose host is neither ``domain`` nor below it (so someone
-    other than the owner of ``domain`` may hold it)."""
+    """``probe`` is an origin the regex allows whose host is outside the registrable domain of ``domain``
+    (so someone other than its owner may hold it). ``domain`` is what the shortest sample spells out, where
+    a repeat may be empty (``a.example.com`` for ``a.*\\.example\\.com``): its owner is the owner of its
+    registrable domain (``example.com``, by the Public Suffix List, as the engine reads wildcards), and a
+    host below that is theirs too. A ``domain`` that is itself a public suffix is taken as it is."""
     parsed = parse_request_origin(probe)
     if parsed is None or not _fullmatch(compiled, probe):
         return False
     host = parsed[1]
-    return not domain or (host != domain and not host.endswith("." + domain))
+    if not domain:
+        return True
+    owned = public_suffixes().privatesuffix(domain) or domain
+    return host != owned and not host.endswith("." + owned)
