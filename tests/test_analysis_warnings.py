@@ -185,6 +185,42 @@ def test_repeats_inside_the_registrable_domain_are_not_another_domain(regex: str
 
 
 @pytest.mark.parametrize(
+    ("regex", "expected"),
+    [
+        (
+            r"(?i)^https://APP.EXAMPLE\.COM$",
+            [dot_warning(r"(?i)^https://APP.EXAMPLE\.COM$", "https://appxexample.com")],
+        ),
+        (
+            r"(?i:^https://APP.example\.com$)",
+            [dot_warning(r"(?i:^https://APP.example\.com$)", "https://appxexample.com")],
+        ),
+        (
+            r"^https://(?i:APP).example\.com$",
+            [dot_warning(r"^https://(?i:APP).example\.com$", "https://appxexample.com")],
+        ),
+        (r"(?i)^https://.*EXAMPLE\.COM$", [broad_warning(r"(?i)^https://.*EXAMPLE\.COM$", "https://evilexample.com")]),
+        (
+            r"(?i)^https://APP\.EXAMPLE\.COM.*$",
+            [broad_warning(r"(?i)^https://APP\.EXAMPLE\.COM.*$", "https://app.example.com.evil.net")],
+        ),
+        (r"(?i)^https://APP\.EXAMPLE\.COM$", []),
+        (r"(?i)^https://[A-Z]+\.EXAMPLE\.COM$", []),
+        (r"(?i)^HTTPS://[A-Z0-9-]+\.EXAMPLE\.COM$", []),
+    ],
+)
+def test_case_insensitive_regexes_get_the_same_warnings(regex: str, expected: list[tuple[str, str]]) -> None:
+    assert warned(allowed_origin_regexes=[regex]) == expected
+
+
+def test_a_case_insensitive_regex_allowing_plain_http_with_credentials() -> None:
+    regex = r"(?i)^HTTPS?://APP\.EXAMPLE\.COM$"
+    assert warned(allowed_origin_regexes=[regex], allow_credentials=True) == [
+        http_warning("http://app.example.com (by a regex)", "https://app.example.com")
+    ]
+
+
+@pytest.mark.parametrize(
     "regex",
     [
         r"^https://[a-z0-9-]+\.example\.com$",

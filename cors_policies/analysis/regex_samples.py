@@ -182,6 +182,9 @@ class _Reader:
         for preferred in _HOST_CHARS:
             if any(low <= preferred <= high for low, high in members):
                 return preferred
+        for preferred in _HOST_CHARS:  # [A-Z]: under (?i) its lower case (the sample is verified anyway)
+            if any(low <= preferred.upper() <= high for low, high in members):
+                return preferred
         raise _GiveUp
 
     def quantified(self, node: _Node) -> _Node:
@@ -243,7 +246,9 @@ class _Sampler:
         number = self.counter
         kind = node[0]
         if kind == "lit":
-            return node[1], "L"
+            # Lower case: an origin is always lower case, so an upper-case letter can only be matched under
+            # (?i), and there its lower case is (a case-sensitive one then gives no sample, as before).
+            return node[1].lower(), "L"
         if kind == "class":
             return node[1], "N"
         if kind == "dot":
