@@ -6,7 +6,7 @@ E001 middleware missing; E002 below middleware that can answer first; E003, E004
 per-process cache at ``CACHE_ALIAS``; W002 (``check --database``, and so ``migrate``) a stored policy the
 engine cannot compile, which serving skips; W003 (the same) an enabled policy serving skips because the
 budgets the enabled policies share have no room for it; E022 (``check --deploy``) the debug header on with
-``DEBUG = False``.
+``DEBUG = False``; W004 ``PUSH`` asks for PostgreSQL LISTEN/NOTIFY without psycopg 3, so changes are polled.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.db import DatabaseError
 from .conf import BY_NAME, DEFAULTS, SETTINGS, Setting
 from .engine import CompiledPolicy, OriginError, PatternError, PolicySet, PolicySpec
 from .models import SPEC_FIELDS, CorsPolicy
+from .push import polled_postgresql
 
 MIDDLEWARE_PATH = "cors_policies.middleware.CorsPolicyMiddleware"
 CORSHEADERS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
@@ -216,6 +217,29 @@ def check_stored_policies(app_configs: Any = None, databases: Any = None, **kwar
                 )
             )
     return messages
+
+
+@register(Tags.compatibility)
+def check_push(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W004: PUSH asks for PostgreSQL LISTEN/NOTIFY, which needs psycopg 3, on a database Django reaches through
+    psycopg2: without a word, every change would wait for the interval check in the other processes."""
+    value = getattr(settings, "CORS_POLICIES", {})
+    if not isinstance(value, dict):
+        return []  # E003 says so
+    alias = polled_postgresql()
+    if alias is None:
+        return []
+    push = value.get("PUSH", DEFAULTS["PUSH"])
+    return [
+        Warning(
+            f"CORS_POLICIES['PUSH'] is {push!r} and database {alias!r} is PostgreSQL, but through psycopg2: "
+            "LISTEN/NOTIFY needs psycopg 3, so changes to the policies reach the other processes only when they "
+            "poll (every REFRESH_INTERVAL), not at once.",
+            hint="Install psycopg 3 (pip install 'cors-policies[postgres]'; Django then uses it too), or push "
+            "through Redis (a Redis CACHE_ALIAS with PUSH 'auto' or 'redis'), or set PUSH to False to only poll.",
+            id="cors_policies.W004",
+        )
+    ]
 
 
 @register(Tags.compatibility)
