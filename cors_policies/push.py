@@ -108,6 +108,19 @@ def _psycopg() -> Any | None:
     return psycopg
 
 
+def polled_postgresql() -> str | None:
+    """The alias of the policies' database when ``PUSH`` asks for ``LISTEN/NOTIFY`` there (``"auto"`` or
+    ``"postgresql"``) and it is PostgreSQL, but psycopg 3 is not installed (Django talks to it through
+    psycopg2): changes then reach the other processes only by polling. None otherwise. For the system check
+    (``cors_policies.W004``), which reads the setting as written (a wrong value is E030's)."""
+    if conf.PUSH not in ("auto", "postgresql"):
+        return None
+    alias = _db_alias()
+    if connections[alias].vendor != "postgresql" or _psycopg() is not None:
+        return None
+    return alias
+
+
 def _wants(name: str) -> bool:
     mode = _mode()
     return mode == "auto" or mode == name
