@@ -23,10 +23,10 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from .cache import snapshot
-from .engine import DEFAULT_PORTS, Decision, PolicySet, printable
+from .engine import DEFAULT_PORTS, Decision, PolicySet, RequestInfo, decide, printable
 from .observed import recorder
-from .protected import current as protected_paths
+from .protected import is_protected
+from .snapshot import snapshot
 
 __all__ = ["PolicyOriginValidator", "handshake_decision", "is_same_origin"]
 
@@ -75,13 +75,10 @@ def handshake_decision(policy_set: PolicySet, scope: Scope, origin: str | None) 
     root = str(scope.get("root_path") or "")
     if root and path.startswith(root):
         path = path[len(root) :] or "/"
-    protected = protected_paths()
-    if path.startswith(protected.prefixes) or path in protected.exact:
+    if is_protected(path):
         return None
-    policy = policy_set.match(path)
-    if policy is None:
-        return None
-    return policy_set.decide(policy, origin=origin, method="GET")
+    decision = decide(policy_set, RequestInfo(path, "GET", origin))
+    return decision if decision.covered else None
 
 
 class PolicyOriginValidator:

@@ -1,10 +1,12 @@
 """System checks: each misconfiguration has a stable ID (cors_policies.E001...), tested by ID.
 
 E001 middleware missing; E002 below middleware that can answer first; E003, E004 and each setting's own check
-(E005-E008, E010-E014, E020, E021: declared with the setting in :data:`cors_policies.conf.SETTINGS`) invalid
+(E005-E008, E010-E014, E020, E021, E030: declared with the setting in :data:`cors_policies.conf.SETTINGS`) invalid
 ``CORS_POLICIES``; E009 django-cors-headers' middleware installed too; W001 (``check --deploy``) a
 per-process cache at ``CACHE_ALIAS``; W002 (``check --database``, and so ``migrate``) a stored policy the
-engine cannot compile, which serving skips; E022 (``check --deploy``) the debug header on with ``DEBUG = False``.
+engine cannot compile, which serving skips; W003 (the same) an enabled policy serving skips because the
+budgets the enabled policies share have no room for it; E022 (``check --deploy``) the debug header on with
+``DEBUG = False``; W004 ``PUSH`` asks for PostgreSQL LISTEN/NOTIFY without psycopg 3, so changes are polled.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError
 
 from .conf import BY_NAME, DEFAULTS, SETTINGS, Setting
-from .engine import CompiledPolicy, OriginError, PatternError, PolicySpec
+from .engine import CompiledPolicy, OriginError, PatternError, PolicySet, PolicySpec
 from .models import SPEC_FIELDS, CorsPolicy
+from .push import polled_postgresql
 
 MIDDLEWARE_PATH = "cors_policies.middleware.CorsPolicyMiddleware"
 CORSHEADERS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
@@ -135,6 +138,35 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     ]
 
 
+def spec_fields(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in row.items() if name != "enabled"}
+
+
+def over_budget(rows: Any) -> list[tuple[int, str, str]]:
+    """(id, name, reason) of each enabled policy row that compiles but that the shared budgets have no room
+    for (the regex path program, the glob steps), which the snapshot skips as :meth:`PolicySet.build` does.
+    ``rows`` are dicts with ``enabled`` and the fields of :class:`~cors_policies.engine.PolicySpec`."""
+    compiled = []
+    for row in rows:
+        if not row["enabled"]:
+            continue
+        try:
+            compiled.append(CompiledPolicy(PolicySpec(**spec_fields(row))))
+        except (PatternError, OriginError, TypeError, ValueError):
+            continue  # W002 says so
+    served = PolicySet(compiled)
+    kept = {policy.id for policy in served.policies}
+    if served.report_only is not None:
+        kept |= {policy.id for policy in served.report_only.policies}
+    # The engine's errors read "policy <id> <name!r> skipped: <reason>".
+    reasons = dict(error.split(" skipped: ", 1) for error in served.errors if " skipped: " in error)
+    return sorted(
+        (policy.id, policy.name, reasons.get(f"policy {policy.id} {policy.name!r}", "over a shared budget"))
+        for policy in compiled
+        if policy.id not in kept
+    )
+
+
 def unservable(rows: Any) -> list[tuple[int, str, str]]:
     """(id, name, reason) of each policy row the engine refuses to compile, which the snapshot skips: a
     regex RE2 cannot run, a wildcard over a public suffix, anything else written around the validators.
@@ -151,15 +183,16 @@ def unservable(rows: Any) -> list[tuple[int, str, str]]:
 
 @register(Tags.database)
 def check_stored_policies(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """W002: stored policies serving skips. A warning, not an error: ``migrate`` runs database checks
-    and must not be blocked by a row the admin can fix."""
+    """W002: stored policies the engine cannot compile; W003: enabled ones the shared budgets have no room
+    for. Both are skipped when serving. Warnings, not errors: ``migrate`` runs database checks and must not be
+    blocked by a row the admin can fix."""
     messages: list[CheckMessage] = []
     for alias in databases or ():
         try:
-            rows = list(CorsPolicy.objects.using(alias).values(*SPEC_FIELDS).order_by("id"))
+            rows = list(CorsPolicy.objects.using(alias).values(*SPEC_FIELDS, "enabled").order_by("id"))
         except DatabaseError:
             continue  # no table yet: migrate creates it
-        for policy_id, name, reason in unservable(rows):
+        for policy_id, name, reason in unservable([spec_fields(row) for row in rows]):
             messages.append(
                 Warning(
                     f"CORS policy {name!r} (id {policy_id}) in database {alias!r} cannot be served and is skipped: "
@@ -170,7 +203,43 @@ def check_stored_policies(app_configs: Any = None, databases: Any = None, **kwar
                     id="cors_policies.W002",
                 )
             )
+        for policy_id, name, reason in over_budget(rows):
+            messages.append(
+                Warning(
+                    f"CORS policy {name!r} (id {policy_id}) in database {alias!r} is enabled but skipped when "
+                    f"serving: the budgets the enabled policies share have no room for it: {reason}",
+                    hint="Write a regex path pattern as a glob, such as /api/v1/** (a glob with '**' in at most "
+                    "one place costs the regex budget nothing), or a glob with fewer '*' and '**' segments; or "
+                    "disable policies you no longer need (the budgets keep the policies of higher precedence "
+                    "first). Until then no request gets this policy's CORS headers.",
+                    obj=f"CorsPolicy {policy_id}",
+                    id="cors_policies.W003",
+                )
+            )
     return messages
+
+
+@register(Tags.compatibility)
+def check_push(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W004: PUSH asks for PostgreSQL LISTEN/NOTIFY, which needs psycopg 3, on a database Django reaches through
+    psycopg2: without a word, every change would wait for the interval check in the other processes."""
+    value = getattr(settings, "CORS_POLICIES", {})
+    if not isinstance(value, dict):
+        return []  # E003 says so
+    alias = polled_postgresql()
+    if alias is None:
+        return []
+    push = value.get("PUSH", DEFAULTS["PUSH"])
+    return [
+        Warning(
+            f"CORS_POLICIES['PUSH'] is {push!r} and database {alias!r} is PostgreSQL, but through psycopg2: "
+            "LISTEN/NOTIFY needs psycopg 3, so changes to the policies reach the other processes only when they "
+            "poll (every REFRESH_INTERVAL), not at once.",
+            hint="Install psycopg 3 (pip install 'cors-policies[postgres]'; Django then uses it too), or push "
+            "through Redis (a Redis CACHE_ALIAS with PUSH 'auto' or 'redis'), or set PUSH to False to only poll.",
+            id="cors_policies.W004",
+        )
+    ]
 
 
 @register(Tags.compatibility)

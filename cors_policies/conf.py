@@ -195,6 +195,18 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         valid=lambda value: isinstance(value, str) and value in ("thread", "request"),
     ),
     Setting(
+        "PUSH",
+        "auto",
+        'how a change reaches the other processes at once: `"auto"` announces it through Redis pub/sub when '
+        "`CACHE_ALIAS` is Redis and through PostgreSQL `LISTEN/NOTIFY` when the policies' database is PostgreSQL "
+        '(psycopg 3), both when both; `"redis"` or `"postgresql"` uses only that one; `False` only polls. The '
+        "interval check stays the safety net: see [Deployment](deployment.md#how-changes-reach-every-worker)",
+        check_id="cors_policies.E030",
+        requirement="it must be 'auto', 'redis', 'postgresql' or False.",
+        hint="The default, 'auto', pushes through whatever the deployment has; False only polls.",
+        valid=lambda value: value is False or (isinstance(value, str) and value in ("auto", "redis", "postgresql")),
+    ),
+    Setting(
         "PREFLIGHT_STATUS",
         200,
         "the status of the preflight answers the middleware gives itself: `200` or `204`",

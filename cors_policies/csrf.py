@@ -20,9 +20,9 @@ from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware as DjangoCsrfViewMiddleware
 from django.middleware.csrf import RejectRequest
 
-from .cache import snapshot
-from .engine import DEFAULT_PORTS
-from .protected import current as protected_paths
+from .engine import DEFAULT_PORTS, RequestInfo, decide
+from .protected import is_protected
+from .snapshot import snapshot
 
 __all__ = ["CsrfViewMiddleware", "policy_trusts", "referer_origin"]
 
@@ -30,16 +30,15 @@ __all__ = ["CsrfViewMiddleware", "policy_trusts", "referer_origin"]
 def policy_trusts(request: HttpRequest, origin: str) -> bool:
     """Whether the policy covering ``request``'s path is ``csrf_trusted`` and allows ``origin``."""
     path = request.path_info
-    protected = protected_paths()
-    if path.startswith(protected.prefixes) or path in protected.exact:
+    if is_protected(path):
         return False
     policy_set = snapshot.get()
     if policy_set is None:
         return False
     policy = policy_set.match(path)
-    if policy is None or not policy.csrf_trusted:
+    if policy is None or not policy.csrf_trusted:  # the common case, without a decision
         return False
-    return policy_set.decide(policy, origin=origin, method=request.method or "POST").csrf_trusted
+    return decide(policy_set, RequestInfo(path, request.method or "POST", origin)).csrf_trusted
 
 
 def referer_origin(referer: str) -> str | None:

@@ -24,12 +24,12 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
-from .cache import snapshot
 from .conf import conf
 from .engine import DEFAULT_PORTS, Decision, RequestInfo, Verdict, decide, printable
 from .observed import recorder
 from .protected import current as protected_paths
 from .signals import cors_decision
+from .snapshot import snapshot
 
 GetResponse = Callable[[HttpRequest], Any]
 

@@ -276,6 +276,7 @@ class Snapshot:
         if time.monotonic() < self._next_check:
             return False
         if self.current is None or self._next_check == -math.inf or not self.threaded():
+            push.start(self.changed)  # from the first load on (and with REBUILD="request"): never raises
             return True
         interval = float(conf.REFRESH_INTERVAL)
         self._next_check = time.monotonic() + interval

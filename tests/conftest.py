@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from cors_policies import protected
+from cors_policies import protected, push
 from cors_policies.models import CorsPolicy
 from cors_policies.observed import recorder
 from cors_policies.snapshot import snapshot
@@ -17,9 +17,17 @@ from tests.factories import CorsPolicyFactory
 from tests.helpers import client_for
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "push: the test may run this process's push listener (cors_policies.push)")
+
+
 @pytest.fixture(autouse=True)
-def _fresh_state() -> Iterator[None]:
+def _fresh_state(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts with no snapshot, no observed counts or writer thread, empty caches, no view calls."""
+    if request.node.get_closest_marker("push") is None:
+        # A listener in the test process would expire the snapshot at moments no test controls (and hold a
+        # connection to the test database): only tests marked push run one.
+        monkeypatch.setattr(push, "start", lambda on_change: None)
     snapshot.reset()
     snapshot.background = False  # rebuilds on the request: a thread's connection cannot see the test's rows
     recorder.reset()

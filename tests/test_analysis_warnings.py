@@ -154,6 +154,73 @@ def test_regexes_that_grow_into_another_domain(regex: str, example: str) -> None
 
 
 @pytest.mark.parametrize(
+    ("regex", "example"),
+    [
+        # A repeat before the registrable domain, with no dot boundary: it grows into another domain.
+        (r"^https://a.*example\.com$", "https://a.evil.netexample.com"),
+        (r"^https://[a-z]*example\.com$", "https://evilexample.com"),
+        # The regex intends a.co.uk: a name under co.uk is anyone's, so a.evil.net.co.uk is another domain.
+        (r"^https://a.*\.co\.uk$", "https://a.evil.net.co.uk"),
+    ],
+)
+def test_repeats_that_leave_the_registrable_domain(regex: str, example: str) -> None:
+    assert warned(allowed_origin_regexes=[regex]) == [broad_warning(regex, example)]
+    assert re.fullmatch(regex, example)
+
+
+@pytest.mark.parametrize(
+    "regex",
+    [
+        # The shortest sample leaves the repeat empty (a.example.com), yet every host it grows into stays
+        # under example.com, the registrable domain the regex spells out: no other domain to claim.
+        r"^https://a.*\.example\.com$",
+        r"^https://app-[a-z0-9.-]*\.example\.com$",
+        r"^https://a[\w.-]+\.b\.example\.com$",
+        r"^https://x.*\.example\.co\.uk$",
+        r"^https://(api|app).*\.example\.com$",
+    ],
+)
+def test_repeats_inside_the_registrable_domain_are_not_another_domain(regex: str) -> None:
+    assert warned(allowed_origin_regexes=[regex]) == []
+
+
+@pytest.mark.parametrize(
+    ("regex", "expected"),
+    [
+        (
+            r"(?i)^https://APP.EXAMPLE\.COM$",
+            [dot_warning(r"(?i)^https://APP.EXAMPLE\.COM$", "https://appxexample.com")],
+        ),
+        (
+            r"(?i:^https://APP.example\.com$)",
+            [dot_warning(r"(?i:^https://APP.example\.com$)", "https://appxexample.com")],
+        ),
+        (
+            r"^https://(?i:APP).example\.com$",
+            [dot_warning(r"^https://(?i:APP).example\.com$", "https://appxexample.com")],
+        ),
+        (r"(?i)^https://.*EXAMPLE\.COM$", [broad_warning(r"(?i)^https://.*EXAMPLE\.COM$", "https://evilexample.com")]),
+        (
+            r"(?i)^https://APP\.EXAMPLE\.COM.*$",
+            [broad_warning(r"(?i)^https://APP\.EXAMPLE\.COM.*$", "https://app.example.com.evil.net")],
+        ),
+        (r"(?i)^https://APP\.EXAMPLE\.COM$", []),
+        (r"(?i)^https://[A-Z]+\.EXAMPLE\.COM$", []),
+        (r"(?i)^HTTPS://[A-Z0-9-]+\.EXAMPLE\.COM$", []),
+    ],
+)
+def test_case_insensitive_regexes_get_the_same_warnings(regex: str, expected: list[tuple[str, str]]) -> None:
+    assert warned(allowed_origin_regexes=[regex]) == expected
+
+
+def test_a_case_insensitive_regex_allowing_plain_http_with_credentials() -> None:
+    regex = r"(?i)^HTTPS?://APP\.EXAMPLE\.COM$"
+    assert warned(allowed_origin_regexes=[regex], allow_credentials=True) == [
+        http_warning("http://app.example.com (by a regex)", "https://app.example.com")
+    ]
+
+
+@pytest.mark.parametrize(
     "regex",
     [
         r"^https://[a-z0-9-]+\.example\.com$",

@@ -287,3 +287,116 @@ def test_the_migration_lists_unservable_policies_without_changing_them_and_goes_
     with sqlite3.connect(database) as connection:
         [(stored,)] = connection.execute("SELECT allowed_origin_regexes FROM cors_policies_corspolicy").fetchall()
     assert json.loads(stored) == [LOOKAROUND_REGEX]
+
+
+# ==================================================================================================
+# W003: enabled policies the snapshot skips because the shared budgets have no room for them
+# ==================================================================================================
+
+
+BUDGET_HINT = (
+    "Write a regex path pattern as a glob, such as /api/v1/** (a glob with '**' in at most one place costs the "
+    "regex budget nothing), or a glob with fewer '*' and '**' segments; or disable policies you no longer need "
+    "(the budgets keep the policies of higher precedence first). Until then no request gets this policy's CORS "
+    "headers."
+)
+
+
+@pytest.mark.django_db
+def test_enabled_policies_over_the_shared_budgets_are_w003_with_what_to_do() -> None:
+    from django.core.checks import run_checks
+
+    from cors_policies.checks import check_stored_policies
+    from cors_policies.engine import PolicySet
+    from cors_policies.models import CorsPolicy
+    from tests.factories import CorsPolicyFactory
+
+    # Regex path patterns share one RE2 program of MAX_REGEX_PATH_PROGRAM instructions: about ten of these fit.
+    rows = [CorsPolicyFactory(name=f"r{n:02}", path_pattern=rf"^/r{n}/[a-z]+/(x|y)+\d*") for n in range(14)]
+    CorsPolicyFactory(name="off", path_pattern=r"^/off/[a-z]+/(x|y)+\d*", enabled=False)
+    CorsPolicyFactory(name="glob", path_pattern="/api/**")
+    snapshot = PolicySet.build([row.to_spec() for row in CorsPolicy.objects.filter(enabled=True)])
+    served = {policy.id for policy in snapshot.policies}
+    skipped = [row for row in rows if row.pk not in served]
+    assert skipped and len(snapshot.errors) == len(skipped)  # the same policies the snapshot skips
+
+    messages = check_stored_policies(databases=["default"])
+    assert ids(messages) == ["cors_policies.W003"] * len(skipped)
+    first = skipped[0]
+    reason = snapshot.errors[0].split(" skipped: ", 1)[1]
+    assert messages[0].msg == (
+        f"CORS policy {first.name!r} (id {first.pk}) in database 'default' is enabled but skipped when serving: "
+        f"the budgets the enabled policies share have no room for it: {reason}"
+    )
+    assert messages[0].hint == BUDGET_HINT
+    assert messages[0].obj == f"CorsPolicy {first.pk}"
+    assert "cors_policies.W003" in ids(run_checks(databases=["default"]))
+
+    CorsPolicy.objects.filter(pk__in=[row.pk for row in skipped]).update(path_pattern="/g/**")
+    assert check_stored_policies(databases=["default"]) == []
+
+
+# ==================================================================================================
+# W004: PUSH asks for PostgreSQL LISTEN/NOTIFY, but psycopg 3 is missing (psycopg2): changes are only polled
+# ==================================================================================================
+
+
+@pytest.fixture
+def postgresql_through_psycopg2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policies' database is PostgreSQL and psycopg 3 cannot be imported, as with psycopg2 alone."""
+    from django.db import connections
+
+    from cors_policies import push
+
+    monkeypatch.setattr(connections["default"], "vendor", "postgresql")
+    monkeypatch.setattr(push, "_psycopg", lambda: None)
+
+
+@pytest.mark.parametrize("mode", ["auto", "postgresql", None])
+def test_push_over_postgresql_through_psycopg2_is_w004(
+    settings: Any, postgresql_through_psycopg2: None, mode: str | None
+) -> None:
+    from django.core.checks import run_checks
+
+    from cors_policies.checks import check_push
+
+    settings.CORS_POLICIES = {} if mode is None else {"PUSH": mode}
+    [message] = check_push()
+    assert message.id == "cors_policies.W004"
+    assert message.msg == (
+        f"CORS_POLICIES['PUSH'] is {mode or 'auto'!r} and database 'default' is PostgreSQL, but through psycopg2: "
+        "LISTEN/NOTIFY needs psycopg 3, so changes to the policies reach the other processes only when they poll "
+        "(every REFRESH_INTERVAL), not at once."
+    )
+    assert message.hint == (
+        "Install psycopg 3 (pip install 'cors-policies[postgres]'; Django then uses it too), or push through Redis "
+        "(a Redis CACHE_ALIAS with PUSH 'auto' or 'redis'), or set PUSH to False to only poll."
+    )
+    assert "cors_policies.W004" in ids(run_checks())
+
+
+@pytest.mark.parametrize("mode", [False, "redis", "bogus"])
+def test_w004_is_silent_when_push_does_not_ask_for_postgresql(
+    settings: Any, postgresql_through_psycopg2: None, mode: object
+) -> None:
+    from cors_policies.checks import check_push
+
+    settings.CORS_POLICIES = {"PUSH": mode}  # "bogus" is E030's
+    assert check_push() == []
+
+
+def test_w004_is_silent_with_psycopg_3_or_another_database(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import connections
+
+    from cors_policies import push
+    from cors_policies.checks import check_push
+
+    settings.CORS_POLICIES = {"PUSH": "postgresql"}
+    monkeypatch.setattr(connections["default"], "vendor", "sqlite")
+    monkeypatch.setattr(push, "_psycopg", lambda: None)
+    assert check_push() == []
+    monkeypatch.setattr(connections["default"], "vendor", "postgresql")
+    monkeypatch.setattr(push, "_psycopg", lambda: object())  # psycopg 3 installed: LISTEN/NOTIFY works
+    assert check_push() == []
+    settings.CORS_POLICIES = []  # E003's
+    assert check_push() == []

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from cors_policies.engine import PolicySet, PolicySpec
-from tests.docs_pages import page, section
+from tests.docs_pages import code_blocks, page, section
 
 TEXT = page("policies.md")
 
@@ -59,3 +59,24 @@ def test_the_field_table_names_every_public_field() -> None:
     table = TEXT.split("\n\n## ", 1)[0]
     documented = [name for row in re.findall(r"^\| (`[^|]+`) \|", table, re.M) for name in re.findall(r"`(\w+)`", row)]
     assert documented == list(POLICY_FIELDS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_raw_sql_example_goes_through_the_one_write_path() -> None:
+    """The raw-SQL example runs as written: the row changes, its updated_at moves (incremental rebuilds read
+    it) and the shared version moves once. The page names the write path, not the old cache helper."""
+    from cors_policies import invalidation
+    from cors_policies.models import CorsPolicy
+    from tests.factories import CorsPolicyFactory
+
+    [block] = code_blocks(section(TEXT, "## How changes reach every process"), "python")
+    legacy = CorsPolicyFactory(name="legacy-api", path_pattern="/legacy/**")
+    kept = CorsPolicyFactory(name="api", path_pattern="/api/**")
+    CorsPolicy.objects.filter(pk=legacy.pk).update(updated_at=legacy.updated_at.replace(year=2020))
+    before = invalidation.read_db_version()
+    exec(block, {})  # noqa: S102 - the page's own example
+    after = CorsPolicy.objects.get(pk=legacy.pk)
+    assert not after.enabled and after.updated_at.year > 2020
+    assert CorsPolicy.objects.get(pk=kept.pk).enabled
+    assert invalidation.read_db_version() == before + 1
+    assert "bump_version" not in TEXT and "cors_policies.invalidation.changed()" in TEXT

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine import parse_request_origin
+from ..engine import parse_request_origin, public_suffixes
 from ..regex import (
     FLAGS,
     METACHARACTERS,
@@ -182,6 +182,9 @@ class _Reader:
         for preferred in _HOST_CHARS:
             if any(low <= preferred <= high for low, high in members):
                 return preferred
+        for preferred in _HOST_CHARS:  # [A-Z]: under (?i) its lower case (the sample is verified anyway)
+            if any(low <= preferred.upper() <= high for low, high in members):
+                return preferred
         raise _GiveUp
 
     def quantified(self, node: _Node) -> _Node:
@@ -243,7 +246,9 @@ class _Sampler:
         number = self.counter
         kind = node[0]
         if kind == "lit":
-            return node[1], "L"
+            # Lower case: an origin is always lower case, so an upper-case letter can only be matched under
+            # (?i), and there its lower case is (a case-sensitive one then gives no sample, as before).
+            return node[1].lower(), "L"
         if kind == "class":
             return node[1], "N"
         if kind == "dot":
@@ -336,10 +341,16 @@ def widening_probes(regex: str) -> list[tuple[str, str]]:
 
 
 def _allows_another_domain(compiled: Any, probe: str, domain: str) -> bool:
-    """``probe`` is an origin the regex allows whose host is neither ``domain`` nor below it (so someone
-    other than the owner of ``domain`` may hold it)."""
+    """``probe`` is an origin the regex allows whose host is outside the registrable domain of ``domain``
+    (so someone other than its owner may hold it). ``domain`` is what the shortest sample spells out, where
+    a repeat may be empty (``a.example.com`` for ``a.*\\.example\\.com``): its owner is the owner of its
+    registrable domain (``example.com``, by the Public Suffix List, as the engine reads wildcards), and a
+    host below that is theirs too. A ``domain`` that is itself a public suffix is taken as it is."""
     parsed = parse_request_origin(probe)
     if parsed is None or not _fullmatch(compiled, probe):
         return False
     host = parsed[1]
-    return not domain or (host != domain and not host.endswith("." + domain))
+    if not domain:
+        return True
+    owned = public_suffixes().privatesuffix(domain) or domain
+    return host != owned and not host.endswith("." + owned)

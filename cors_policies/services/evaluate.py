@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import protected
-from ..cache import snapshot
 from ..engine import Decision, PolicySet, decide
 from ..engine.decide import described
+from ..snapshot import snapshot
 
 __all__ = ["Evaluation", "evaluate"]
 

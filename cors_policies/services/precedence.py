@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..cache import snapshot
 from ..engine import KIND_GLOB, KIND_LITERAL, KIND_REGEX, PatternError, PolicySet, parse_path_pattern
+from ..snapshot import snapshot
 
 __all__ = ["LAST", "Ranking", "ordered_ids", "precedence_key", "ranking"]
 
