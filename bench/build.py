@@ -6,13 +6,17 @@ Usage (from the repository root, after ``python3 scripts/test.py`` made .venv):
     .venv/bin/python bench/build.py [--sizes 1000 10000 100000] [--repeats 5] [--json]
 
 Each size runs in its own process on a fresh SQLite file (or ``DATABASE_URL``'s database, emptied first). The
-policies are a tenant each (``/tenantNNNNNN/**``, one origin; every tenth an exact path). Reported:
+policies are a tenant each (:func:`policy_fields`): mostly globs, every tenth an exact path, eight regexes within
+the path automaton's budget; one to three origins (wildcards checked against the Public Suffix List); method,
+header and exposed lists from a few common ones. Reported:
 
-- full build: reading every enabled row, compiling each policy, indexing the set (``snapshot.build``), best of
-  ``--repeats``; and its memory under tracemalloc: the peak while building and what the built set retains;
-- one change: one policy's origins updated through the ORM, then ``snapshot.build(version, entries, previous)``:
-  the stamps query, the changed row, one compile, the previous index shared; and one policy's path pattern
-  changed, which indexes the set again. Medians of ``--repeats`` changes.
+- full build: reading every enabled row, compiling each policy, indexing the set (``snapshot.build``), the median
+  of ``--repeats`` in wall-clock time and in this process's CPU time (what a shared machine's other load does
+  not count); and its memory under tracemalloc: the peak while building and what the built set retains;
+- one change, then ``snapshot.build(version, entries, previous)`` (wall-clock; CPU in brackets): the stamps
+  query, the changed rows, their compiles, the previous index edited. An edit (an origin added: the policy keeps
+  its place), a new path pattern, a new priority (both move the policy in the index), a policy added, one
+  removed. Medians of ``--repeats`` changes of each kind; the set after them is checked against a full build.
 """
 
 from __future__ import annotations
@@ -57,6 +61,44 @@ def configure(path: str) -> None:
     django.setup()
 
 
+#: Shared values, as sites have them: a few method lists, header lists and origins that many policies name.
+METHODS = (["GET"], ["GET", "POST"], ["GET", "PUT", "PATCH", "DELETE"], ["*"])
+HEADERS = ([], ["Content-Type"], ["Content-Type", "Authorization"], ["Content-Type", "X-Requested-With", "X-CSRFToken"])
+SHARED_ORIGINS = ("https://admin.example.com", "http://localhost:3000", "https://*.partner.example.net")
+#: Regex path policies: a few, within the path automaton's budget (160 RE2 instructions for all).
+REGEXES = 8
+
+
+def policy_fields(n: int) -> dict[str, Any]:
+    """Policy ``n`` of the mix: a tenant each, mostly globs (``/tenantNNNNNN/**``, ``/tenantNNNNNN/*/items``),
+    every tenth an exact path, a few regexes; one to three origins (its own, sometimes a wildcard under it,
+    sometimes a shared one); methods and headers from a few common lists."""
+    if n < REGEXES:
+        pattern = f"^/rx{n}/[0-9]+/(?:a|b)$"
+    elif n % 10 == 0:
+        pattern = f"/tenant{n:06d}/item"
+    elif n % 10 == 1:
+        pattern = f"/tenant{n:06d}/*/items"
+    else:
+        pattern = f"/tenant{n:06d}/**"
+    origins = [f"https://t{n}.example.com"]
+    if n % 3 == 0:
+        origins.append(f"https://*.t{n}.example.com")
+    if n % 4 == 0:
+        origins.append(SHARED_ORIGINS[n % len(SHARED_ORIGINS)])
+    return {
+        "name": f"t{n:06d}",
+        "path_pattern": pattern,
+        "priority": n % 3,
+        "allowed_origins": origins,
+        "allowed_methods": METHODS[n % len(METHODS)],
+        "allowed_headers": HEADERS[n % len(HEADERS)],
+        "expose_headers": ["X-Total-Count"] if n % 5 == 0 else [],
+        "allow_credentials": n % 2 == 0 and METHODS[n % len(METHODS)] != ["*"],
+        "max_age": 600 if n % 2 else None,
+    }
+
+
 def seed(count: int) -> None:
     from django.core.management import call_command
 
@@ -64,17 +106,22 @@ def seed(count: int) -> None:
 
     call_command("migrate", verbosity=0, run_syncdb=True)
     CorsPolicy.objects.all().delete()
-    common = {"allowed_methods": ["GET", "PUT"], "allowed_headers": ["Content-Type"]}
     batch = []
     for n in range(count):
-        pattern = f"/tenant{n:06d}/item" if n % 10 == 0 else f"/tenant{n:06d}/**"
-        batch.append(
-            CorsPolicy(name=f"t{n:06d}", path_pattern=pattern, allowed_origins=[f"https://t{n}.example.com"], **common)
-        )
+        batch.append(CorsPolicy(**policy_fields(n)))
         if len(batch) == 5000:
             CorsPolicy.objects.bulk_create(batch)
             batch = []
     CorsPolicy.objects.bulk_create(batch)
+
+
+def timed(version: int, entries: Any, policy_set: Any) -> tuple[float, float, Any, Any]:
+    """One rebuild's wall-clock and CPU time, and what it built."""
+    from cors_policies.snapshot import build
+
+    started, started_cpu = time.perf_counter(), time.process_time()
+    policy_set, entries = build(version, entries, policy_set)
+    return time.perf_counter() - started, time.process_time() - started_cpu, policy_set, entries
 
 
 def measure(count: int, repeats: int) -> dict[str, Any]:
@@ -82,12 +129,13 @@ def measure(count: int, repeats: int) -> dict[str, Any]:
     from cors_policies.snapshot import build
 
     seed(count)
-    full = []
+    full, cpu = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         policy_set, entries = build(1)
         full.append(time.perf_counter() - started)
-        assert len(policy_set) == count
+        cpu.append(time.process_time() - started_cpu)
+        assert len(policy_set) == count, policy_set.errors[:3]
     policy_set = entries = None  # type: ignore[assignment]
     gc.collect()
     tracemalloc.start()
@@ -95,27 +143,41 @@ def measure(count: int, repeats: int) -> dict[str, Any]:
     gc.collect()
     retained, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    ids = list(CorsPolicy.objects.order_by("pk").values_list("pk", flat=True)[:: max(count // repeats, 1)])[:repeats]
-    one, moved = [], []
-    for index, pk in enumerate(ids):
-        # The common edit: an origin added (the policy keeps its place in the index).
-        CorsPolicy.objects.filter(pk=pk).update(allowed_origins=[f"https://t{pk}.example.com", "https://new.example"])
-        started = time.perf_counter()
-        policy_set, entries = build(2 + index, entries, policy_set)
-        one.append(time.perf_counter() - started)
-        assert len(policy_set) == count
-        # A new path pattern: the policy moves in the index, which is built again.
-        CorsPolicy.objects.filter(pk=pk).update(path_pattern=f"/moved{pk}/**")
-        started = time.perf_counter()
-        policy_set, entries = build(2 + index, entries, policy_set)
-        moved.append(time.perf_counter() - started)
+    ids = list(CorsPolicy.objects.order_by("pk").values_list("pk", flat=True)[REGEXES :: max(count // repeats, 1)])
+    times: dict[str, list[float]] = {"edit": [], "path": [], "priority": [], "add": [], "remove": []}
+    cpu_times: dict[str, list[float]] = {name: [] for name in times}
+    version = 2
+    for index, pk in enumerate(ids[:repeats]):
+        steps = [
+            # The common edit: an origin added (the policy keeps its place in the index).
+            (
+                "edit",
+                lambda pk=pk: CorsPolicy.objects.filter(pk=pk).update(
+                    allowed_origins=[f"https://t{pk}.example.com", "https://new.example"]
+                ),
+            ),
+            # A new path pattern and a new priority: the policy moves in the index.
+            ("path", lambda pk=pk: CorsPolicy.objects.filter(pk=pk).update(path_pattern=f"/moved{pk}/**")),
+            ("priority", lambda pk=pk: CorsPolicy.objects.filter(pk=pk).update(priority=7)),
+            ("add", lambda index=index: CorsPolicy.objects.create(**policy_fields(count + 1 + index))),
+            ("remove", lambda pk=pk: CorsPolicy.objects.filter(pk=pk).delete()),
+        ]
+        for name, change in steps:
+            change()
+            elapsed, elapsed_cpu, policy_set, entries = timed(version, entries, policy_set)
+            times[name].append(elapsed)
+            cpu_times[name].append(elapsed_cpu)
+            version += 1
+    fresh, _ = build(version)
+    assert [p.id for p in fresh.policies] == [p.id for p in policy_set.policies]  # the same set as a full build
     return {
         "policies": count,
-        "full_s": min(full),
+        "full_s": statistics.median(full),
+        "full_cpu_s": statistics.median(cpu),
         "peak_mb": peak / 1e6,
         "retained_mb": retained / 1e6,
-        "one_change_ms": statistics.median(one) * 1000,
-        "one_path_change_ms": statistics.median(moved) * 1000,
+        **{f"{name}_ms": statistics.median(values) * 1000 for name, values in times.items()},
+        **{f"{name}_cpu_ms": statistics.median(values) * 1000 for name, values in cpu_times.items()},
     }
 
 
@@ -141,12 +203,20 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print("| policies | full build | peak memory | retained | one policy's answers changed | one path changed |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| policies | full build, wall (CPU) | peak memory | retained | one edit | one path moved "
+        "| one priority changed | one added | one removed |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         print(
-            f"| {row['policies']:,} | {row['full_s']:.2f} s | {row['peak_mb']:.0f} MB | {row['retained_mb']:.0f} MB "
-            f"| {row['one_change_ms']:.1f} ms | {row['one_path_change_ms']:.1f} ms |"
+            f"| {row['policies']:,} | {row['full_s']:.2f} s ({row['full_cpu_s']:.2f} s) "
+            f"| {row['peak_mb']:.0f} MB | {row['retained_mb']:.0f} MB "
+            + "".join(
+                f"| {row[f'{name}_ms']:.1f} ms ({row[f'{name}_cpu_ms']:.1f}) "
+                for name in ("edit", "path", "priority", "add", "remove")
+            )
+            + "|"
         )
 
 

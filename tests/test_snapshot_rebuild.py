@@ -4,6 +4,7 @@ the policies that changed."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -135,6 +136,59 @@ class TestIncremental:
         incremental, _ = build(2, entries)
         full, _ = build(2)
         assert [p.spec for p in incremental.policies] == [p.spec for p in full.policies]
+
+    def test_moves_additions_and_removals_edit_the_previous_index(self, compiled: list[int]) -> None:
+        policies = CorsPolicyFactory.create_batch(12, path_pattern="/t/**", allowed_origins=[APP])
+        first, entries = build(1)
+        CorsPolicy.objects.filter(pk=policies[0].pk).update(path_pattern="/t/exact")
+        CorsPolicy.objects.filter(pk=policies[1].pk).update(priority=3, allowed_origins=[OTHER])
+        policies[2].delete()
+        CorsPolicy.objects.filter(pk=policies[3].pk).update(enabled=False)
+        CorsPolicy.objects.filter(pk=policies[4].pk).update(allowed_origins=["https://bad.test/path"])  # skipped
+        added = CorsPolicyFactory(path_pattern="/t/new/**", allowed_origins=[OTHER])
+        compiled.clear()
+        with mock.patch.object(snapshot_module, "PolicySet", side_effect=AssertionError("indexed again")):
+            second, _ = build(2, entries, first)
+        assert sorted(compiled) == sorted([policies[0].pk, policies[1].pk, policies[4].pk, added.pk])
+        full, _ = build(2)
+        assert [p.spec for p in second.policies] == [p.spec for p in full.policies]
+        assert second.errors == full.errors and len(second.errors) == 1 and "skipped" in second.errors[0]
+        for path in ("/t/exact", "/t/x", "/t/new/y"):
+            assert second.match(path) is not None and full.match(path) is not None
+            assert second.match(path).id == full.match(path).id  # type: ignore[union-attr]
+        assert second.match("/t/new/y").id == policies[1].pk  # type: ignore[union-attr]  # priority 3 outranks
+        assert [p.id for p in first.policies] == [p.id for p in entries_policies(entries)]  # the old set unchanged
+
+    def test_many_changes_index_afresh(self) -> None:
+        policies = CorsPolicyFactory.create_batch(40, path_pattern="/t/**")
+        first, entries = build(1)
+        CorsPolicy.objects.filter(pk__in=[p.pk for p in policies[:20]]).update(path_pattern="/u/**")
+        with mock.patch.object(PolicySet, "updated", side_effect=AssertionError("edited")):
+            second, _ = build(2, entries, first)
+        assert [p.spec for p in second.policies] == [p.spec for p in build(2)[0].policies]
+
+    def test_the_garbage_collector_is_back_on_after_a_build(self) -> None:
+        CorsPolicyFactory.create_batch(3)
+        assert gc.isenabled()
+        build(1)
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            build(1)
+            assert not gc.isenabled()  # it was off: left off
+        finally:
+            gc.enable()
+        with (
+            mock.patch.object(snapshot_module, "compile_row", side_effect=RuntimeError("bug")),
+            pytest.raises(RuntimeError),
+        ):
+            build(1)
+        assert gc.isenabled()
+
+
+def entries_policies(entries: dict[int, Any]) -> list[Any]:
+    """The policies a build's entries hold, in the order of the set built from them."""
+    return sorted((e.policy for e in entries.values() if e.policy is not None), key=lambda p: p.sort_key)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,6 +4,7 @@ the index needs (:class:`ParsedPattern`), with each glob's reference matcher."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -22,6 +23,12 @@ __all__ = [
     "parsed_path_pattern",
     "re2_escape",
 ]
+
+
+#: Control characters, and the ASCII characters that are neither letters, digits nor '_' (what
+#: :func:`re2_escape` escapes): one C scan each instead of a Python loop per character.
+_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
+_RE2_META_RE: Final = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]")
 
 
 class PatternError(ValueError):
@@ -112,7 +119,7 @@ def parse_path_pattern(pattern: str) -> ParsedPattern:
             f"{pattern!r} must start with '/' (a path or glob, such as /{pattern.lstrip('/')}) "
             "or with '^' (a regular expression)."
         )
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in pattern):
+    if _CONTROL_RE.search(pattern):
         raise PatternError(
             f"{pattern!r} contains control characters; paths are matched after percent-decoding, "
             "so write the decoded path (a space as a space, not %20)."
@@ -195,4 +202,4 @@ def parsed_path_pattern(pattern: str) -> ParsedPattern:
 def re2_escape(text: str) -> str:
     """``text`` as a literal in both RE2 and Python syntax: every ASCII character that is not a letter,
     digit or underscore escaped (RE2's QuoteMeta; a backslash before punctuation means the same to both)."""
-    return "".join(f"\\{ch}" if ch.isascii() and not (ch.isalnum() or ch == "_") else ch for ch in text)
+    return _RE2_META_RE.sub(r"\\\g<0>", text)

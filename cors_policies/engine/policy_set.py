@@ -3,20 +3,22 @@ and what it answers (:class:`PolicySet`); :func:`beats` says why one policy outr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import bisect
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from ..regex import encode
 from .decide import RequestInfo, decide, described, raw_header_list, verdict
 from .decision import Decision
 from .index import _admit, _Automaton, _Part
-from .limits import MAX_REGEX_PATH_LENGTH
+from .limits import MAX_GLOB_STEPS, MAX_REGEX_PATH_LENGTH, MAX_REGEX_PATH_PROGRAM
 from .origins import OriginError
 from .paths import KIND_GLOB, KIND_NAMES, ParsedPattern, PatternError
 from .policy import CompiledPolicy, PolicySpec
 from .protocol import actual, preflight
 from .tokens import printable
-from .trie import _best_glob, _Node
+from .trie import _best_glob, _copy, _edited, _Node
 
 __all__ = ["PolicySet", "beats"]
 
@@ -49,6 +51,7 @@ class PolicySet:
         "_offset",
         "_regexes",
         "_root",
+        "_skipped",
         "errors",
         "policies",
         "report_only",
@@ -64,10 +67,13 @@ class PolicySet:
         members = [p.pattern.member for p in enforced.regexes + reports.regexes]
         automaton = _Automaton(members) if members else None
         self._index(enforced, automaton, 0, version, messages)
+        #: How many policies a budget left out: a set that left none out can be edited (:meth:`updated`).
+        self._skipped = len(ordered) - len(enforced.policies) - len(reports.policies)
         self.report_only: PolicySet | None = None
         if reports.policies:
             report = PolicySet.__new__(PolicySet)
             report._index(reports, automaton, len(enforced.regexes), version, ())
+            report._skipped = 0
             report.report_only = None
             self.report_only = report
 
@@ -117,10 +123,82 @@ class PolicySet:
         swaps = [(held[pk], new) for pk, new in changed.items()]
         result = PolicySet.__new__(PolicySet)
         result._swap(self, [(old, new) for old, new in swaps if not new.spec.report_only], version, self.errors)
+        result._skipped = self._skipped
         result.report_only = None
         if report is not None:
             result.report_only = PolicySet.__new__(PolicySet)
             result.report_only._swap(report, [(old, new) for old, new in swaps if new.spec.report_only], version, ())
+            result.report_only._skipped = 0
+            result.report_only.report_only = None
+        return result
+
+    def updated(
+        self,
+        changed: Mapping[int, CompiledPolicy],
+        removed: Iterable[int] = (),
+        version: Any = None,
+        errors: Sequence[str] | None = None,
+    ) -> PolicySet | None:
+        """This set with the ``changed`` policies (by id: in place of those it holds, or added) and without the
+        ``removed`` ids, sharing what did not change of its index: a policy that moves (its path pattern,
+        precedence or report-only flag), an addition or a removal edits the literal paths and copies the trie
+        nodes on its glob's way, a regex path's change makes the (budgeted) automaton again. ``errors`` replace
+        the set's (the policies that did not compile); the old set, still served, is never modified.
+
+        None when a fresh build must decide: this set left a policy out for a budget, or the result would
+        exceed a budget (which policies give way depends on the whole set's order). Otherwise the result
+        answers, orders and reports exactly as ``PolicySet`` built from the same policies does."""
+        if self._skipped:
+            return None
+        report = self.report_only
+        held = {policy.id: policy for policy in self.policies}
+        if report is not None:
+            held.update((policy.id, policy) for policy in report.policies)
+        swaps: list[tuple[CompiledPolicy, CompiledPolicy]] = []
+        gone = [held[pk] for pk in removed if pk in held and pk not in changed]
+        added: list[CompiledPolicy] = []
+        for pk, new in changed.items():
+            old = held.get(pk)
+            if old is None:
+                added.append(new)
+            elif (
+                old.sort_key == new.sort_key
+                and old.pattern.source == new.pattern.source
+                and old.spec.report_only == new.spec.report_only
+            ):
+                swaps.append((old, new))
+            else:
+                gone.append(old)
+                added.append(new)
+        parts = []
+        for flag, old_set in ((False, self), (True, report)):
+            parts.append(
+                _edited_part(
+                    old_set,
+                    [(held_, new) for held_, new in swaps if new.spec.report_only is flag],
+                    [policy for policy in gone if bool(policy.spec.report_only) is flag],
+                    [policy for policy in added if bool(policy.spec.report_only) is flag],
+                )
+            )
+        (enforced, enforced_moved), (reports, reports_moved) = parts
+        regexes = enforced.regexes + reports.regexes
+        if sum(policy.program for policy in regexes) > MAX_REGEX_PATH_PROGRAM:
+            return None
+        steps = (enforced.root.weight if enforced.globs else 0) + (reports.root.weight if reports.globs else 0)
+        if steps > MAX_GLOB_STEPS:
+            return None
+        automaton = self._automaton
+        if enforced_moved or reports_moved:
+            members = [policy.pattern.member for policy in regexes]
+            automaton = _Automaton(members) if members else None
+        result = PolicySet.__new__(PolicySet)
+        result._index(enforced, automaton, 0, version, self.errors if errors is None else errors)
+        result._skipped = 0
+        result.report_only = None
+        if reports.policies:
+            result.report_only = PolicySet.__new__(PolicySet)
+            result.report_only._index(reports, automaton, len(enforced.regexes), version, ())
+            result.report_only._skipped = 0
             result.report_only.report_only = None
         return result
 
@@ -308,14 +386,6 @@ def beats(winner: CompiledPolicy, other: CompiledPolicy) -> str:
     return f"equal precedence, and the lower id wins ({winner.id} < {other.id})"
 
 
-def _copy(node: _Node) -> _Node:
-    copy = _Node.__new__(_Node)
-    copy.children = dict(node.children)
-    copy.star, copy.end, copy.rest, copy.tails = node.star, node.end, node.rest, node.tails
-    copy.weight, copy.best = node.weight, node.best
-    return copy
-
-
 def _swapped(root: _Node, pattern: ParsedPattern, held: CompiledPolicy, new: CompiledPolicy) -> _Node:
     """A copy of the trie ``root`` where ``new`` stands for ``held`` on ``pattern``'s way: the nodes on that way
     are copied, every other node is shared (the old set, still served, is never modified)."""
@@ -338,3 +408,101 @@ def _swapped(root: _Node, pattern: ParsedPattern, held: CompiledPolicy, new: Com
     if node.rest is held:
         node.rest = new
     return top
+
+
+def _sort_key(policy: CompiledPolicy) -> tuple[Any, ...]:
+    return policy.sort_key
+
+
+def _edited_part(
+    old: PolicySet | None,
+    swaps: list[tuple[CompiledPolicy, CompiledPolicy]],
+    gone: list[CompiledPolicy],
+    added: list[CompiledPolicy],
+) -> tuple[_Part, bool]:
+    """What ``old`` (None: an empty set) is indexed by, edited: each (held, new) of ``swaps`` in place, the
+    ``gone`` policies out, the ``added`` ones in (their precedence decides, as in a fresh build); copies,
+    never ``old``'s own. Also whether its regex paths changed (the automaton is then made again)."""
+    part = _Part()
+    if old is not None:
+        part.policies = list(old.policies)
+        part.literal = dict(old._literal)
+        part.root = old._root
+        part.globs = old._globs
+        part.regexes = list(old._regexes)
+    policies, literal, regexes = part.policies, part.literal, part.regexes
+    for held, new in swaps:  # the same place in the index: as replaced() does
+        policies[policies.index(held)] = new
+        pattern = new.pattern
+        if pattern.automaton:
+            regexes[regexes.index(held)] = new
+        elif pattern.kind == KIND_GLOB:
+            part.root = _swapped(part.root, pattern, held, new)
+        elif literal.get(pattern.source) is held:
+            literal[pattern.source] = new
+    moved = False
+    if gone:
+        leaving = {id(policy) for policy in gone}
+        policies[:] = [policy for policy in policies if id(policy) not in leaving]
+    for policy in added:
+        bisect.insort(policies, policy, key=_sort_key)
+    for policy in gone:
+        pattern = policy.pattern
+        if pattern.automaton:
+            regexes.remove(policy)
+            moved = True
+        elif pattern.kind == KIND_GLOB:
+            part.root = _edited(part.root, pattern.tokens, pattern.tail, pattern.trailing, _leaving(policy, policies))
+        elif literal.get(pattern.source) is policy:
+            heir = _heir(policies, pattern)
+            if heir is None:
+                del literal[pattern.source]
+            else:
+                literal[pattern.source] = heir
+    for policy in added:
+        pattern = policy.pattern
+        if pattern.automaton:
+            bisect.insort(regexes, policy, key=_sort_key)
+            moved = True
+        elif pattern.kind == KIND_GLOB:
+            part.root = _edited(part.root, pattern.tokens, pattern.tail, pattern.trailing, _arriving(policy))
+        else:
+            there = literal.get(pattern.source)
+            if there is None or policy.sort_key < there.sort_key:
+                literal[pattern.source] = policy
+    root = part.root
+    part.globs = bool(root.children or root.star or root.tails or root.end or root.rest)
+    return part, moved
+
+
+_SOURCE: Final = operator.attrgetter("pattern.source")
+_EXPRESSION: Final = operator.attrgetter("pattern.expression")
+
+
+def _heir(policies: list[CompiledPolicy], pattern: ParsedPattern) -> CompiledPolicy | None:
+    """The best of ``policies`` indexed in the place of ``pattern`` (a literal path, or a glob of the trie), found
+    in C: a literal path by its source (never a glob's or a regex's); a glob of the trie by its RE2 expression,
+    which globs in the same trie place share ('/a/**/**' reads as '/a/**') and no other pattern has."""
+    key, place = (pattern.expression, _EXPRESSION) if pattern.kind == KIND_GLOB else (pattern.source, _SOURCE)
+    try:
+        return policies[list(map(place, policies)).index(key)]
+    except ValueError:
+        return None
+
+
+def _leaving(policy: CompiledPolicy, policies: list[CompiledPolicy]) -> Callable[[Any], Any]:
+    """The trie edit removing ``policy``: where it was the best, the next best in the same place takes over."""
+
+    def edit(held: CompiledPolicy | None) -> CompiledPolicy | None:
+        return held if held is not policy else _heir(policies, policy.pattern)
+
+    return edit
+
+
+def _arriving(policy: CompiledPolicy) -> Callable[[Any], Any]:
+    """The trie edit adding ``policy``: it takes the place where it is better than what is there."""
+
+    def edit(held: CompiledPolicy | None) -> CompiledPolicy | None:
+        return policy if held is None or policy.sort_key < held.sort_key else held
+
+    return edit

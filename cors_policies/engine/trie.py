@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -168,3 +168,90 @@ def _best_tail(root: _Node, path: str, start: int) -> CompiledPolicy | None:
             return best
         active = following
         end = slash
+
+
+def _copy(node: _Node | None) -> _Node:
+    """A copy of ``node`` (a new node for None) whose children dict is its own: a set being built may change it,
+    while the set it was copied from, still served, is never modified."""
+    copy = _Node.__new__(_Node)
+    if node is None:
+        copy.children = {}
+        copy.star = copy.end = copy.rest = copy.tails = None
+        copy.weight, copy.best = 1, 0
+        return copy
+    copy.children = dict(node.children)
+    copy.star, copy.end, copy.rest, copy.tails = node.star, node.end, node.rest, node.tails
+    copy.weight, copy.best = node.weight, node.best
+    return copy
+
+
+def _empty(node: _Node) -> bool:
+    return node.end is None and node.rest is None and node.tails is None and node.star is None and not node.children
+
+
+def _way(top: _Node, parts: Sequence[str]) -> tuple[list[_Node], list[int]]:
+    """The nodes on ``parts``' way down from ``top`` (a copy already), each copied (or made) and linked in, with
+    the weight each had before (0 for a new one)."""
+    nodes = [top]
+    weights = [top.weight]
+    for part in parts:
+        node = nodes[-1]
+        old = node.star if part == "*" else node.children.get(part)
+        child = _copy(old)
+        if part == "*":
+            node.star = child
+        else:
+            node.children[part] = child
+        nodes.append(child)
+        weights.append(0 if old is None else old.weight)
+    return nodes, weights
+
+
+def _settle(nodes: list[_Node], weights: list[int], parts: Sequence[str]) -> None:
+    """Up the way from its last node: a node left empty is dropped, and each weight is what a trie built with
+    the same globs from scratch has (a literal child that was the heaviest may have lost weight)."""
+    nodes[-1].reweigh()
+    for index in range(len(parts) - 1, -1, -1):
+        node, child, part = nodes[index], nodes[index + 1], parts[index]
+        gone = _empty(child)
+        if part == "*":
+            node.star = None if gone else child
+        else:
+            before, best = weights[index + 1], node.best
+            if gone:
+                del node.children[part]
+                if before >= best:
+                    node.best = max((c.weight for c in node.children.values()), default=0)
+            elif child.weight >= best:
+                node.best = child.weight
+            elif before >= best:
+                node.best = max(c.weight for c in node.children.values())
+        node.reweigh()
+
+
+def _edited(
+    root: _Node,
+    tokens: Sequence[str],
+    tail: Sequence[str] | None,
+    trailing: bool,
+    edit: Callable[[CompiledPolicy | None], CompiledPolicy | None],
+) -> _Node:
+    """A copy of the trie ``root`` where the policy a glob (``tokens``, ``tail``, ``trailing``) belongs to is
+    ``edit(held)``: the nodes on that glob's way are copied (made when missing, dropped when left empty, their
+    weights recomputed), every other node is shared. The trie equals one built afresh with the edited globs."""
+    top = _copy(root)
+    nodes, weights = _way(top, tokens)
+    last = nodes[-1]
+    if tail is not None:
+        suffix = tail[::-1]
+        tails, tail_weights = _way(_copy(last.tails), suffix)
+        owner = tails[-1]
+        owner.end = edit(owner.end)
+        _settle(tails, [0 if last.tails is None else last.tails.weight, *tail_weights[1:]], suffix)
+        last.tails = None if _empty(tails[0]) else tails[0]
+    elif trailing:
+        last.rest = edit(last.rest)
+    else:
+        last.end = edit(last.end)
+    _settle(nodes, weights, tokens)
+    return top
