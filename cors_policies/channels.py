@@ -23,9 +23,9 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from .engine import DEFAULT_PORTS, Decision, PolicySet, RequestInfo, decide, printable
+from .engine import Decision, PolicySet, printable
 from .observed import recorder
-from .protected import is_protected
+from .services.evaluate import handshake_verdict, same_origin
 from .snapshot import snapshot
 
 __all__ = ["PolicyOriginValidator", "handshake_decision", "is_same_origin"]
@@ -46,39 +46,21 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _authority(scheme: str, authority: str) -> str:
-    """``host[:port]`` in lower case, without the scheme's default port."""
-    authority = authority.strip().lower()
-    default = DEFAULT_PORTS.get(scheme)
-    if default is not None and authority.endswith(f":{default}"):
-        authority = authority[: -len(f":{default}")]
-    return authority
-
-
 def is_same_origin(scope: Scope, origin: str) -> bool:
-    """Whether ``origin`` is the site's own: its host and port are the handshake's ``Host``.
-
-    The scheme is not compared: behind a proxy that ends TLS, an https page's socket arrives as ``ws``.
-    """
-    host = _header(scope, b"host")
-    scheme, sep, authority = origin.partition("://")
-    if host is None or not sep or scheme not in ("http", "https"):
-        return False
-    socket_scheme = "https" if scope.get("scheme") == "wss" else "http"
-    return _authority(scheme, authority) in (_authority(scheme, host), _authority(socket_scheme, host))
+    """Whether ``origin`` is the site's own: its host and port are the handshake's ``Host``."""
+    return same_origin(origin, _header(scope, b"host"), secure=scope.get("scheme") == "wss")
 
 
 def handshake_decision(policy_set: PolicySet, scope: Scope, origin: str | None) -> Decision | None:
     """The engine's verdict on a handshake from ``origin`` to the scope's path, as for a GET; None when no
-    policy covers the path (or it is a protected one, which no policy governs)."""
+    policy covers the path (or it is a protected one, which no policy governs). ``cors_explain --websocket``
+    asks the same :func:`~cors_policies.services.evaluate.handshake_verdict`."""
     path = str(scope.get("path") or "/")
     root = str(scope.get("root_path") or "")
     if root and path.startswith(root):
         path = path[len(root) :] or "/"
-    if is_protected(path):
-        return None
-    decision = decide(policy_set, RequestInfo(path, "GET", origin))
-    return decision if decision.covered else None
+    decision = handshake_verdict(policy_set, path, origin)
+    return decision if decision is not None and decision.covered else None
 
 
 class PolicyOriginValidator:

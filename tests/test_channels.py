@@ -16,6 +16,7 @@ from cors_policies.cache import snapshot
 from cors_policies.channels import PolicyOriginValidator
 from cors_policies.models import ObservedOrigin
 from cors_policies.observed import recorder
+from cors_policies.services.evaluate import evaluate_handshake
 from tests.helpers import APP
 
 OTHER = "https://evil.example"
@@ -84,6 +85,11 @@ def test_a_handshake_connects_only_when_the_policy_allows_its_origin(
     path: str, origin: str | None, expected: list[Any]
 ) -> None:
     assert handshake(path, origin) == expected
+    # cors_explain --websocket asks the same code, so it tells the same verdict.
+    answer = evaluate_handshake(origin=origin, path=path, host="api.example.com", secure=True)
+    decision = answer.decision
+    connects = answer.same_origin or (decision is not None and decision.covered and decision.allowed)
+    assert connects is (expected == ACCEPT)
 
 
 @pytest.mark.django_db

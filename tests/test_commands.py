@@ -373,6 +373,102 @@ def test_explain_without_a_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+# cors_explain --websocket: what PolicyOriginValidator does with a handshake (issue 17), through the same
+# services.evaluate.handshake_verdict the validator calls.
+
+SAME_ORIGIN_HINT = (
+    "Same origin: a page served by the host the socket connects to (its Origin naming the Host header) connects "
+    "anyway, whatever the policies say; --host checks it.\n"
+)
+WS_REFUSED = "Verdict: refused (PolicyOriginValidator closes the handshake; the browser reports a failed connection)\n"
+
+
+def test_explain_a_refused_websocket_handshake(policies: list[CorsPolicy]) -> None:
+    output = run("cors_explain", "--websocket", "--origin", "https://evil.example", "--path", "/api/users/1")
+    assert output == (
+        "Request: a WebSocket handshake to /api/users/1 from https://evil.example\n"
+        f"Policy: api (id {policies[0].pk})\n"
+        f"{WS_REFUSED}"
+        "Reasons:\n"
+        "  - origin https://evil.example is not allowed by policy 'api' (it allows https://app.example.com)\n"
+        "Why this policy:\n"
+        "  Policy 'api' applies: its glob '/api/**' matches /api/users/1 (priority 0).\n"
+        f"{SAME_ORIGIN_HINT}"
+    )
+
+
+def test_explain_an_allowed_websocket_handshake(policies: list[CorsPolicy]) -> None:
+    output = run("cors_explain", "--websocket", "--origin", "https://app.example.com", "--path", "/api/users/1")
+    assert output == (
+        "Request: a WebSocket handshake to /api/users/1 from https://app.example.com\n"
+        f"Policy: api (id {policies[0].pk})\n"
+        "Verdict: allowed (PolicyOriginValidator passes the handshake to the application)\n"
+        "Why this policy:\n"
+        "  Policy 'api' applies: its glob '/api/**' matches /api/users/1 (priority 0).\n"
+    )
+
+
+def test_explain_a_websocket_handshake_no_policy_covers(policies: list[CorsPolicy]) -> None:
+    args = ("cors_explain", "--websocket", "--origin", "https://app.example.com", "--path", "/ws/x")
+    assert run(*args, "--host", "api.example.com") == (
+        "Request: a WebSocket handshake to /ws/x from https://app.example.com (Host: api.example.com)\n"
+        "Policy: none (no enabled policy covers this path)\n"
+        f"{WS_REFUSED}"
+        "Reasons:\n"
+        "  - no policy covers /ws/x\n"
+        "Why:\n"
+        "  No enabled policy's path pattern matches /ws/x.\n"
+        "Same origin: no (the Origin does not name the Host api.example.com)\n"
+    )
+    # The site's own page connects, covered path or not, whatever the socket's scheme and default port say.
+    for host in ("app.example.com", "APP.example.com:443"):
+        assert run(*args, "--host", host) == (
+            f"Request: a WebSocket handshake to /ws/x from https://app.example.com (Host: {host})\n"
+            "Policy: not asked (same origin: the Origin names the handshake's Host)\n"
+            "Verdict: allowed (PolicyOriginValidator lets the site's own pages connect, covered path or not)\n"
+        )
+
+
+def test_explain_a_websocket_handshake_to_a_protected_path(policies: list[CorsPolicy]) -> None:
+    output = run("cors_explain", "--websocket", "--origin", "https://app.example.com", "--path", "/admin/ws")
+    assert output == (
+        "Request: a WebSocket handshake to /admin/ws from https://app.example.com\n"
+        "Policy: none (a protected path, which no policy governs)\n"
+        f"{WS_REFUSED}"
+        f"{SAME_ORIGIN_HINT}"
+    )
+
+
+def test_explain_a_websocket_handshake_without_a_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(snapshot, "get", lambda: None)
+    assert error("cors_explain", "--websocket", "--origin", "https://a.example", "--path", "/x").startswith(
+        "The CORS policies could not be loaded from the database"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--websocket", "--method", "POST"],
+            "--websocket: a handshake is a GET without a preflight: drop --method, --header, --preflight.",
+        ),
+        (
+            ["--websocket", "--preflight"],
+            "--websocket: a handshake is a GET without a preflight: drop --method, --header, --preflight.",
+        ),
+        (
+            ["--websocket", "--header", "X-A"],
+            "--websocket: a handshake is a GET without a preflight: drop --method, --header, --preflight.",
+        ),
+        (["--websocket", "--json"], "--json: not with --websocket."),
+        (["--host", "a.example"], "--host: only with --websocket."),
+    ],
+)
+def test_explain_websocket_bad_combinations(policies: list[CorsPolicy], args: list[str], message: str) -> None:
+    assert error("cors_explain", "--origin", "https://a.example", "--path", "/api/x", *args) == message
+
+
 # --------------------------------------------------------------------------------------------------
 # cors_export and cors_apply
 # --------------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def test_command_line_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     )
     (tmp_path / "broken.json").write_text('{"policies": [\n')
     examples = shell_examples(page("command-line.md"))
-    assert [command.split()[2] for command, _ in examples] == ["cors_explain"] * 2 + ["cors_export"] + [
+    assert [command.split()[2] for command, _ in examples] == ["cors_explain"] * 3 + ["cors_export"] + [
         "cors_apply"
     ] * 5
     for command, expected in examples:
@@ -72,6 +72,19 @@ def test_command_line_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
                 }
             )
             (tmp_path / "policies.json").write_text(json.dumps(document))
+        with committed():
+            output = run_command(command)
+        assert output == with_real_ids(expected), command
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
+def test_origin_policy_examples(committed: Any) -> None:
+    """docs/origin-policy.md: ``cors_explain --websocket`` on the demo's policies."""
+    call_command("demo_setup", stdout=io.StringIO())
+    examples = shell_examples(page("origin-policy.md"))
+    assert [command.split()[2:4] for command, _ in examples] == [["cors_explain", "--websocket"]] * 2
+    for command, expected in examples:
         with committed():
             output = run_command(command)
         assert output == with_real_ids(expected), command

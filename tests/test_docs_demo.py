@@ -3,20 +3,24 @@ ones that exist."""
 
 from __future__ import annotations
 
+import io
 import re
+from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from testproject.demo.management.commands.demo_setup import DEMO_POLICIES, address_lines, own_origins
-from tests.docs_pages import DOCS, ROOT, code_blocks, images, page, section
+from tests.docs_pages import DOCS, ROOT, code_blocks, images, page, section, shell_examples
+from tests.test_docs_command_line import run_command, with_real_ids
 
 DEMO = page("demo.md")
 ADMIN = page("admin.md")
 
 
 def test_the_lines_the_demo_prints_are_the_ones_shown() -> None:
-    [commands, printed] = code_blocks(section(DEMO, "# The demo and the playground"))
+    [commands, printed] = code_blocks(section(DEMO, "# The demo and the playground").split("\n## ")[0])
     assert commands == "python3 scripts/demo.py\n"
     assert printed.splitlines() == address_lines("127.0.0.1", 8000)
 
@@ -95,3 +99,17 @@ def test_the_admin_page_describes_the_list_columns_there_are() -> None:
     ]
     assert "Filters, in a bar above the list: enabled, report-only, credentials, private network." in text
     assert list(CorsPolicyAdmin.list_filter) == ["enabled", "report_only", "allow_credentials", "allow_private_network"]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
+def test_the_websocket_paragraph_runs_on_the_demo(committed: Any) -> None:
+    """docs/demo.md: the demo has no WebSocket set-up, and its ``cors_explain --websocket`` example is exact."""
+    text = section(DEMO, "### WebSocket handshakes")
+    assert "channels" not in (ROOT / "testproject" / "asgi.py").read_text().lower()
+    call_command("demo_setup", stdout=io.StringIO())
+    examples = shell_examples(text)
+    assert [command.split()[2:4] for command, _ in examples] == [["cors_explain", "--websocket"]]
+    for command, expected in examples:
+        with committed():
+            assert run_command(command) == with_real_ids(expected), command

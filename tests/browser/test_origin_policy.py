@@ -154,23 +154,44 @@ def test_the_same_post_from_another_origin_is_refused_by_the_csrf_check(
     assert answer.value.status == 200
 
 
-def test_turning_trust_off_takes_effect_without_a_restart(
-    open_page: Callable[[str], Any], port: int, orders_policy: CorsPolicy, caplog: Any
+def test_turning_trust_off_in_the_admin_takes_effect_without_a_restart(
+    open_page: Callable[[str], Any],
+    port: int,
+    orders_policy: CorsPolicy,
+    caplog: Any,
+    login: Callable[[], Any],
+    live_server: Any,
 ) -> None:
+    """Untick "CSRF trusted" on the policy's change form: the same page's next post is refused; tick it back."""
     page = open_page("app.example.test")
     api = origin("api.example.test", port)
     assert page.evaluate(POST_ORDER, [api, False])["status"] == 200
-    orders_policy.csrf_trusted = False
-    orders_policy.save()  # the model's save path, as the admin's form does
+    admin = login()
+    change_form = f"{live_server.url}/admin/cors_policies/corspolicy/{orders_policy.pk}/change/"
+
+    def save_with_trust(trusted: bool) -> None:
+        admin.goto(change_form)
+        admin.set_checked("#id_csrf_trusted", trusted)
+        with admin.expect_navigation():
+            admin.click("input[name=_save]")
+        message = admin.locator("ul.messagelist li.success").first.inner_text()
+        assert message.startswith("The CORS policy “orders (/api/**)”"), message
+        orders_policy.refresh_from_db()
+        assert orders_policy.csrf_trusted is trusted
+
+    save_with_trust(False)
     result = page.evaluate(POST_ORDER, [api, False])
     assert (result["ok"], result["status"]) == (True, 403)  # CORS still lets the page read the refusal
     assert csrf_refusals(caplog)[-1] == (
         f"Forbidden (Origin checking failed - {origin('app.example.test', port)} does not match any trusted "
         "origins.): /api/orders/"
     )
-    orders_policy.csrf_trusted = True
-    orders_policy.save()
-    assert page.evaluate(POST_ORDER, [api, False])["status"] == 200
+    save_with_trust(True)
+    assert page.evaluate(POST_ORDER, [api, False]) == {
+        "ok": True,
+        "status": 200,
+        "body": '{"ok": true, "order": "teapot"}',
+    }
 
 
 @pytest.mark.parametrize("timing", [True, False])
