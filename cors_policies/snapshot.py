@@ -363,6 +363,17 @@ class Snapshot:
             self._worker.start()
             return True
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop this process's rebuild thread and wait for a rebuild under way (tests, a clean shutdown): a test's
+        database must not be flushed under a thread still reading it. The next need starts a new thread."""
+        with self._start_lock:
+            worker, wanted = self._worker, self._wanted
+            self._wanted = threading.Event()  # the running thread sees its event replaced, and returns
+            self._worker = None
+        wanted.set()
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
+
     def _run(self) -> None:
         """Rebuild when woken (push, the interval check of a request), and on its own every interval: an idle
         process, or one whose next request comes late, is as fresh as a busy one."""
@@ -370,7 +381,7 @@ class Snapshot:
         while True:
             interval = float(conf.REFRESH_INTERVAL)
             wanted.wait(interval if interval > 0 else None)
-            if wanted is not self._wanted:  # a fork replaced the event: this is a stale thread (never in a child)
+            if wanted is not self._wanted:  # stop() or a fork replaced the event: this thread is done
                 return
             wanted.clear()
             if self.current is None or not self.threaded():

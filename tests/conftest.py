@@ -36,6 +36,7 @@ def _fresh_state(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         cache.clear()
     urls.calls.clear()
     yield
+    snapshot.stop()  # a rebuild thread a test started never outlives it (nor reads a later test's database)
     snapshot.reset()
     recorder.reset()  # nothing is written outside the test that counted it
 

@@ -39,6 +39,7 @@ def threaded() -> Iterator[None]:
     snapshot.background = True
     yield
     snapshot.background = False
+    snapshot.stop()  # before the test database is flushed: the thread may be reading it
 
 
 def allowed(path: str = "/t/echo", origin: str = APP) -> bool:
@@ -368,3 +369,18 @@ def test_an_interval_of_zero_wakes_the_thread_on_every_request(threaded: None, s
     with mock.patch.object(snapshot, "committed"):
         CorsPolicy.objects.filter(pk=policy.pk).update(allowed_origins=[OTHER])
     wait_for(lambda: allowed(origin=OTHER))  # each request's check wakes the thread (it has no timer then)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stop_ends_the_rebuild_thread_and_the_next_need_starts_another(threaded: None) -> None:
+    CorsPolicyFactory(path_pattern="/t/**", allowed_origins=[APP])
+    assert allowed()
+    assert snapshot._ensure_worker() is True
+    first = snapshot._worker
+    assert first is not None and first.is_alive()
+    snapshot.stop()
+    assert not first.is_alive()
+    assert snapshot._worker is None
+    assert snapshot._ensure_worker() is True  # a new thread, on its own event
+    second = snapshot._worker
+    assert second is not None and second is not first and second.is_alive()
