@@ -89,6 +89,18 @@ def test_the_debug_header_is_off_by_default(client: Client, make_policy: Callabl
 
 
 @pytest.mark.django_db
+def test_turning_the_debug_header_on_and_off_applies_to_the_next_response(
+    client: Client, make_policy: Callable[..., Any], settings: Any
+) -> None:
+    make_policy(name="api", path_pattern="/t/**", allowed_origins=[APP])
+    assert "CORS-Policy" not in client.get("/t/echo", HTTP_ORIGIN=APP)  # read once, then remembered
+    settings.CORS_POLICIES = {"DEBUG_HEADERS": True}
+    assert client.get("/t/echo", HTTP_ORIGIN=APP)["CORS-Policy"] == '"api"; verdict=allowed'
+    settings.CORS_POLICIES = {"DEBUG_HEADERS": False}
+    assert "CORS-Policy" not in client.get("/t/echo", HTTP_ORIGIN=APP)
+
+
+@pytest.mark.django_db
 @pytest.mark.usefixtures("debug_headers")
 @pytest.mark.parametrize(
     ("name", "value"),
