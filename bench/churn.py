@@ -4,14 +4,16 @@
 Usage (from the repository root, after ``python3 scripts/test.py`` made .venv; PostgreSQL and Redis running):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cors_policies_bench REDIS_URL=redis://127.0.0.1:6379/15 \\
-        .venv/bin/python bench/churn.py [--policies 10000] [--workers 2] [--rate 500] [--seconds 20]
+        .venv/bin/python bench/churn.py [--policies 10000] [--workers 2] [--rate 500] [--seconds 10] [--rounds 3]
 
 The demo runs under gunicorn (``--workers`` sync workers, the demo's settings: ``REFRESH_INTERVAL`` 1.0, ``PUSH``
 "auto") on a database of ``--policies`` policies. The load is open-loop: ``GET /health`` with an allowed Origin is
 due every 1/``--rate`` seconds whatever the server does, each on a new connection (gunicorn's sync workers close
 them), and a request's latency runs from when it was due, so a worker busy rebuilding shows as latency rather than
-as fewer requests sent. Two phases of ``--seconds`` each, after a warm-up: no changes; then one change a second
-(a policy's allowed origins, saved through the ORM from this process, which commits and announces it).
+as fewer requests sent. After a warm-up, ``--rounds`` pairs of phases of ``--seconds`` each, alternating (a noisy
+stretch of a shared machine then hits both): no changes; one change a second (a policy's allowed origins, saved
+through the ORM by another process, which commits and announces it). Each phase's requests are pooled over the
+rounds, and the ratio of the p99s printed.
 """
 
 from __future__ import annotations
@@ -93,36 +95,42 @@ def load(base: str, rate: float, seconds: float) -> list[tuple[float, bool]]:
     return asyncio.run(_load(host, int(port), rate, seconds))
 
 
+def change_loop(policies: int) -> None:
+    """In its own process (``--change-loop``): one policy change a second until stdin closes, saved through the ORM,
+    which commits and announces it. Its own process, so that its work never delays the load generator's loop."""
+    import django
+
+    django.setup()
+    from cors_policies.models import CorsPolicy
+
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    changes = 0
+    while not stop.wait(1.0):
+        policy = CorsPolicy.objects.get(name=f"churn-{changes % policies}")
+        policy.allowed_origins = [f"https://changed-{changes}.example.com"]
+        policy.save()
+        changes += 1
+    print(changes, flush=True)
+
+
 class Changer:
-    """One policy change a second, from this process, until stopped."""
+    """One policy change a second, from another process, until stopped."""
 
     def __init__(self, policies: int) -> None:
         self.policies = policies
-        self.stopping = threading.Event()
         self.changes = 0
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self) -> None:
-        from django.db import connection
-
-        from cors_policies.models import CorsPolicy
-
-        try:
-            while not self.stopping.wait(1.0):
-                policy = CorsPolicy.objects.get(name=f"churn-{self.changes % self.policies}")
-                policy.allowed_origins = [f"https://changed-{self.changes}.example.com"]
-                policy.save()
-                self.changes += 1
-        finally:
-            connection.close()
+        self.process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> Changer:
-        self.thread.start()
+        command = [sys.executable, __file__, "--change-loop", "--policies", str(self.policies)]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # noqa: S603
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        self.thread.join()
+        assert self.process is not None
+        output, _ = self.process.communicate("", timeout=60)
+        self.changes = int(output.strip() or 0)
 
 
 def summary(results: list[tuple[float, bool]]) -> dict[str, Any]:
@@ -141,10 +149,15 @@ def main() -> None:
     parser.add_argument("--policies", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rate", type=float, default=500.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per phase")
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of phases, alternating")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--push", choices=["auto", "off"], default="auto", help="off: PUSH=False, polling only")
+    parser.add_argument("--change-loop", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.change_loop:
+        change_loop(args.policies)
+        return
     database_url = os.environ.get("DATABASE_URL", "")
     redis_url = os.environ.get("REDIS_URL", "") or None
     if not database_url.startswith("postgres"):
@@ -152,7 +165,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         policies = {"REFRESH_INTERVAL": 1.0, "PUSH": "auto" if args.push == "auto" else False}
         env = served_environment(database_url, redis_url, policies, folder)
-        os.environ.update(env)  # this process (seeding, changes) runs the same settings as the workers
+        os.environ.update(env)  # this process (seeding) and the changer run the same settings as the workers
         sys.path.insert(0, folder)
         migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
         subprocess.run(migrate, cwd=ROOT, env=env, check=True)  # noqa: S603
@@ -160,24 +173,30 @@ def main() -> None:
 
         django.setup()
         seed(args.policies)
-        rows = []
+        phases: dict[str, list[tuple[float, bool]]] = {"no changes": [], "one change a second": []}
+        changes = 0
         with served(args.workers, env) as base:
             load(base, args.rate / 5, args.warmup)  # every worker has loaded its snapshot
-            rows.append(("no changes", summary(load(base, args.rate, args.seconds)), 0))
-            with Changer(args.policies) as changer:
-                rows.append(("one change a second", summary(load(base, args.rate, args.seconds)), changer.changes))
+            for _ in range(args.rounds):  # alternating, so a noisy stretch of the machine hits both phases
+                phases["no changes"] += load(base, args.rate, args.seconds)
+                with Changer(args.policies) as changer:
+                    phases["one change a second"] += load(base, args.rate, args.seconds)
+                changes += changer.changes
     print(
-        f"{args.policies:,} policies, gunicorn {args.workers} workers, open-loop {args.rate:.0f} req/s for "
-        f"{args.seconds:.0f} s per phase, "
+        f"{args.policies:,} policies, gunicorn {args.workers} workers, open-loop {args.rate:.0f} req/s, "
+        f"{args.rounds} x {args.seconds:.0f} s per phase, alternating; "
         + ("polling only" if args.push == "off" else f"push {'Redis + PostgreSQL' if redis_url else 'PostgreSQL'}")
     )
     print("| phase | changes | requests | failed | p50 (ms) | p99 (ms) | max (ms) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, row, changes in rows:
+    rows = {name: summary(results) for name, results in phases.items()}
+    for name, row in rows.items():
         print(
-            f"| {name} | {changes} | {row['requests']} | {row['failed']} | {row['p50']:.1f} | {row['p99']:.1f} | "
-            f"{row['max']:.0f} |"
+            f"| {name} | {changes if name != 'no changes' else 0} | {row['requests']} | {row['failed']} "
+            f"| {row['p50']:.1f} | {row['p99']:.1f} | {row['max']:.0f} |"
         )
+    ratio = rows["one change a second"]["p99"] / rows["no changes"]["p99"]
+    print(f"p99 with changes / p99 without: {ratio:.2f}x (target 1.5x)")
 
 
 if __name__ == "__main__":

@@ -71,9 +71,19 @@ class CorsPolicyQuerySet(models.QuerySet["CorsPolicy"]):
         kwargs.setdefault("updated_at", timezone.now())
         alias = self._write_alias()
         with transaction.atomic(using=alias, savepoint=False):
-            count = super().update(**kwargs)
+            # The rows first, so the change names them (every process then reads only those); the update is
+            # held to them, so a row another transaction commits meanwhile is not changed unannounced. More rows
+            # than one announcement names: a plain update, announced as a change to any policy.
+            ids: list[int] | None = None
+            if not self.query.is_sliced:  # (a sliced update raises Django's own error below)
+                ids = list(self.values_list("pk", flat=True)[: invalidation.MAX_ANNOUNCED_IDS + 1])
+            if ids is not None and len(ids) <= invalidation.MAX_ANNOUNCED_IDS:
+                count = super(CorsPolicyQuerySet, self.filter(pk__in=ids)).update(**kwargs)
+            else:
+                ids = None
+                count = super().update(**kwargs)
             if count:
-                invalidation.changed(alias)
+                invalidation.changed(alias, ids)
         return count
 
     update.alters_data = True  # type: ignore[attr-defined]
@@ -97,7 +107,7 @@ class CorsPolicyQuerySet(models.QuerySet["CorsPolicy"]):
         with transaction.atomic(using=alias, savepoint=False):
             created: list[CorsPolicy] = super().bulk_create(objs, *args, **kwargs)  # type: ignore[assignment]
             if created:
-                invalidation.changed(alias)
+                invalidation.changed(alias, [obj.pk for obj in created])
         return created
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
@@ -111,7 +121,7 @@ class CorsPolicyQuerySet(models.QuerySet["CorsPolicy"]):
         with transaction.atomic(using=alias, savepoint=False):
             count = super().bulk_update(objs, fields, *args, **kwargs)
             if count:
-                invalidation.changed(alias)
+                invalidation.changed(alias, [obj.pk for obj in objs])
         return count
 
 
@@ -245,7 +255,7 @@ class CorsPolicy(models.Model):
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
             super().save(*args, **kwargs)
-            invalidation.changed(using)
+            invalidation.changed(using, [self.pk])
 
     def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
         using = using or router.db_for_write(type(self), instance=self)

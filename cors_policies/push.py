@@ -15,8 +15,12 @@ process that dies between its commit and its announce announces nothing, and the
 
 Each process runs at most one listener thread, started lazily by :func:`start` (it remembers ``os.getpid()``,
 so a worker forked from a ``--preload`` master starts its own and never touches the master's sockets). It holds
-its own connections (never Django's), reconnects with capped exponential backoff, and calls ``on_change(version)``
-for each message and ``on_change(None)`` after every (re)connect, since messages may have been lost meanwhile.
+its own connections (never Django's), reconnects with capped exponential backoff, and calls
+``on_change(version, ids)`` for each message and ``on_change(None, None)`` after every (re)connect, since messages
+may have been lost meanwhile.
+
+A message is ``"<version>:<id>,<id>,..."``: the transaction's version and the policies it wrote, so a process
+reads only those rows; ``"<version>"`` alone (a write that did not name them) means any policy may have changed.
 No queue: messages wait in the server's socket buffer until ``on_change`` returns, and Redis drops a subscriber
 that falls too far behind (which reconnects and is told ``None``).
 """
@@ -28,6 +32,7 @@ import hashlib
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,7 +49,13 @@ __all__ = ["announce", "start", "stop"]
 
 logger = logging.getLogger("cors_policies")
 
-OnChange = Callable[[int | None], None]
+#: ``on_change(version, ids)``: a version announced and the policies it changed (None: any policy).
+OnChange = Callable[[int | None, frozenset[int] | None], None]
+#: The longest message read: a version and 500 ids (``invalidation.MAX_ANNOUNCED_IDS``) fit well within it, and
+#: PostgreSQL refuses NOTIFY payloads of 8,000 bytes. A longer one (not ours) is read as "any policy".
+MAX_PAYLOAD = 7900
+#: A message as :func:`payload` writes it: ASCII digits only (``int()`` alone would take "٣", " 7" or "7_0").
+_MESSAGE = re.compile(r"[0-9]{1,18}(?::(?:[0-9]{1,18}(?:,[0-9]{1,18})*)?)?")
 
 #: How long the listener waits for a message before it looks at its stop flag (seconds): bounds stop().
 POLL_SECONDS = 0.25
@@ -53,6 +64,8 @@ BACKOFF_BASE = 0.1
 BACKOFF_CAP = 10.0
 #: The name the listener's PostgreSQL connection shows in pg_stat_activity.
 APPLICATION_NAME = "cors_policies push"
+#: A change as a message carries it: its version and the policies it changed (None: any; (None, None): unknown).
+Message = tuple[int | None, frozenset[int] | None]
 #: PostgreSQL's longest identifier, in bytes: a longer channel name is refused by pg_notify().
 _PG_NAME_MAX = 63
 
@@ -129,19 +142,38 @@ def _wants(name: str) -> bool:
 # -- announcing -----------------------------------------------------------------------------------------------
 
 
-def announce(using: str, version: int) -> None:
-    """After a commit on ``using``: tell every process that ``version`` is the policies' version now.
+def payload(version: int, ids: frozenset[int] | None = None) -> str:
+    """The message announcing ``version``: ``"12:4,9"``, or ``"12"`` when any policy may have changed."""
+    if ids is None:
+        return str(version)
+    text = f"{version}:{','.join(map(str, sorted(ids)))}"
+    return text if len(text) <= MAX_PAYLOAD else str(version)
+
+
+def parse(message: Any) -> tuple[int | None, frozenset[int] | None]:
+    """A message's version and ids; (None, None) for one that is not ours (something changed: check)."""
+    if isinstance(message, bytes):
+        message = message.decode("ascii", "replace")
+    if not isinstance(message, str) or len(message) > MAX_PAYLOAD or not _MESSAGE.fullmatch(message):
+        return None, None
+    head, colon, tail = message.partition(":")
+    return int(head), (frozenset(int(pk) for pk in tail.split(",") if pk) if colon else None)
+
+
+def announce(using: str, version: int, ids: frozenset[int] | None = None) -> None:
+    """After a commit on ``using``: tell every process that ``version`` is the policies' version now, and which
+    policies it changed (None: any).
 
     Never raises: a failed announce is logged, and the other processes' interval check catches the change.
     """
     if not _mode():
         return
-    payload = str(version)
+    text = payload(version, ids)
     if _wants("redis"):
         try:
             client = _redis_client()
             if client is not None:
-                client.publish(redis_channel(client), payload)
+                client.publish(redis_channel(client), text)
         except Exception:
             logger.warning("cors_policies: could not announce version %s through Redis", version, exc_info=True)
     if _wants("postgresql"):
@@ -152,7 +184,7 @@ def announce(using: str, version: int) -> None:
                 # aborting the caller's transaction; after a commit (the normal case) it is one statement.
                 atomic = transaction.atomic(using=using) if connection.in_atomic_block else contextlib.nullcontext()
                 with atomic, connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_notify(%s, %s)", [pg_channel(), payload])
+                    cursor.execute("SELECT pg_notify(%s, %s)", [pg_channel(), text])
         except Exception:
             logger.warning("cors_policies: could not announce version %s through PostgreSQL", version, exc_info=True)
 
@@ -166,20 +198,14 @@ class Transport(Protocol):
     def connect(self) -> None:
         """Open a dedicated connection and subscribe; return once messages from now on will arrive."""
 
-    def receive(self, timeout: float) -> Iterator[int | None]:
-        """Versions announced, waiting at most about ``timeout``; None for a message that carries no version (a
-        resubscription after a reconnect the client made by itself). Raises when the connection is lost."""
+    def receive(self, timeout: float) -> Iterator[Message]:
+        """Changes announced (:func:`parse`), waiting at most about ``timeout``; (None, None) for a message that
+        carries no version (a resubscription after a reconnect the client made by itself). Raises when the
+        connection is lost."""
         ...
 
     def close(self) -> None:
         """Close the connection; never raises."""
-
-
-def _version(payload: Any) -> int | None:
-    try:
-        return int(payload)
-    except (TypeError, ValueError):
-        return None
 
 
 class RedisTransport:
@@ -201,13 +227,13 @@ class RedisTransport:
                 return
         raise TimeoutError("Redis did not confirm the subscription")
 
-    def receive(self, timeout: float) -> Iterator[int | None]:
+    def receive(self, timeout: float) -> Iterator[Message]:
         message = self.pubsub.get_message(timeout=timeout)
         while message is not None:
             if message["type"] == "message":
-                yield _version(message["data"])
+                yield parse(message["data"])
             elif message["type"] == "subscribe":
-                yield None  # redis-py reconnected and resubscribed by itself: messages may have been lost
+                yield None, None  # redis-py reconnected and resubscribed by itself: messages may have been lost
             message = self.pubsub.get_message(timeout=0)
 
     def close(self) -> None:
@@ -238,9 +264,9 @@ class PostgresTransport:
         self.connection = psycopg.connect(**params)
         self.connection.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(pg_channel())))
 
-    def receive(self, timeout: float) -> Iterator[int | None]:
+    def receive(self, timeout: float) -> Iterator[Message]:
         for notify in self.connection.notifies(timeout=timeout):
-            yield _version(notify.payload)
+            yield parse(notify.payload)
 
     def close(self) -> None:
         if self.connection is not None:
@@ -301,12 +327,12 @@ class Listener:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, name="cors_policies-push", daemon=True)
 
-    def deliver(self, version: int | None) -> None:
+    def deliver(self, version: int | None, ids: frozenset[int] | None = None) -> None:
         callback = _on_change
         if callback is None:
             return
         try:
-            callback(version)
+            callback(version, ids)
         except Exception:
             logger.exception("cors_policies: the push callback failed for version %s", version)
 
@@ -328,8 +354,8 @@ class Listener:
                     continue
                 for link in live:
                     try:
-                        for version in link.transport.receive(POLL_SECONDS / len(live)):
-                            self.deliver(version)
+                        for version, ids in link.transport.receive(POLL_SECONDS / len(live)):
+                            self.deliver(version, ids)
                     except Exception as error:
                         link.fail("lost its connection", error)
         finally:

@@ -31,6 +31,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,9 @@ _JSON_POSITIONS = tuple(SPEC_FIELDS.index(name) for name in JSON_FIELDS)
 STAMP = Cast("updated_at", output_field=CharField())
 #: Ids per query when only some rows changed (SQLite's oldest limit is 999 parameters per statement).
 ID_BATCH = 900
+#: Announced versions kept for the next rebuild; more (a storm faster than rebuilds) and that rebuild compares every
+#: row's stamp instead of reading the announced rows.
+MAX_ANNOUNCED_VERSIONS = 1000
 
 
 def bump_version(using: str | None = None) -> None:
@@ -167,22 +171,35 @@ _collection_paused = _CollectorPause()
 
 
 def build(
-    version: Any = None, entries: dict[int, Entry] | None = None, previous: PolicySet | None = None
+    version: Any = None,
+    entries: dict[int, Entry] | None = None,
+    previous: PolicySet | None = None,
+    ids: Collection[int] | None = None,
 ) -> tuple[PolicySet, dict[int, Entry]]:
     """The set of the enabled policies, and its entries. The ``entries`` of a previous build whose row did not
-    change since are reused, not read nor compiled again (one cheap query finds the changed rows); when a few
-    changed, the ``previous`` set's index is shared too
-    (:meth:`PolicySet.updated`), edited for the policies that changed, appeared or went."""
+    change since are reused, not read nor compiled again: with ``ids`` (the policies the announced changes wrote)
+    only those rows are read, else one cheap query of every row's stamp finds the changed ones; when a few
+    changed, the ``previous`` set's index is shared too (:meth:`PolicySet.updated`), edited for the policies
+    that changed, appeared or went."""
     with _collection_paused:
-        return _build(version, entries, previous)
+        return _build(version, entries, previous, ids)
 
 
 def _build(
-    version: Any, entries: dict[int, Entry] | None, previous: PolicySet | None
+    version: Any, entries: dict[int, Entry] | None, previous: PolicySet | None, ids: Collection[int] | None = None
 ) -> tuple[PolicySet, dict[int, Entry]]:
     enabled = CorsPolicy.objects.filter(enabled=True).order_by().annotate(stamp=STAMP, **JSON_TEXT)
     fresh: dict[int, Entry] = {}
-    if entries:
+    if entries and ids is not None:
+        # Only the rows the changes named: those still enabled are read and compiled, the others went.
+        fresh = dict(entries)
+        named = sorted(ids)
+        rows = []
+        for start in range(0, len(named), ID_BATCH):
+            rows += enabled.filter(pk__in=named[start : start + ID_BATCH]).values_list(*ROW_FIELDS)
+        for pk in named:
+            fresh.pop(pk, None)
+    elif entries:
         stamps = dict(enabled.values_list("id", "stamp"))
         stale = []
         for pk, stamp in stamps.items():
@@ -202,15 +219,25 @@ def _build(
     changed = dict(compile_row(row) for row in rows)
     fresh.update(changed)
     policy_set = None
-    removed = [pk for pk in entries if pk not in fresh or fresh[pk].policy is None] if entries else []
+    if not entries:
+        removed: list[int] = []
+    elif ids is not None:
+        removed = [pk for pk in ids if pk in entries and (pk not in fresh or fresh[pk].policy is None)]
+    else:
+        removed = [pk for pk in entries if pk not in fresh or fresh[pk].policy is None]
     if previous is not None and entries and len(changed) + len(removed) <= max(len(fresh) // 4, 16):
         # A few rows changed, appeared or went (more: indexing afresh costs less than editing one by one): the
         # previous set's index is edited, not made again (None when a budget's choice needs a fresh build).
+        # Its errors stay the previous set's unless a row that changed had or has one.
+        touched = changed.keys() | removed if ids is None else ids
+        errors = None
+        if any(entries[pk].error for pk in touched if pk in entries) or any(e.error for e in changed.values()):
+            errors = [entry.error for entry in fresh.values() if entry.error]
         policy_set = previous.updated(
             {pk: entry.policy for pk, entry in changed.items() if entry.policy is not None},
             removed,
             version,
-            [entry.error for entry in fresh.values() if entry.error],
+            errors,
         )
     if policy_set is None:
         policy_set = PolicySet(
@@ -247,6 +274,7 @@ class Snapshot:
         """Fresh locks and no thread: at start, and in a forked child (the parent's may have been held)."""
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self._announced_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._wanted = threading.Event()
         self._worker: threading.Thread | None = None
@@ -255,6 +283,8 @@ class Snapshot:
         """Forget everything (tests, settings changes): the next request loads afresh."""
         self.current: PolicySet | None = None
         self._entries: dict[int, Entry] = {}
+        #: Changes announced and not yet built: version -> the policies it wrote (None: any policy).
+        self._announced: dict[int, frozenset[int] | None] = {}
         self._next_check = -math.inf
         self._expirations = 0
         self.rebuilds = 0
@@ -296,22 +326,53 @@ class Snapshot:
             self.refresh()
         return self.current
 
-    def changed(self, version: int | None = None) -> None:
-        """A change was announced (push, the interval): rebuild in the background; many calls, one rebuild."""
+    def changed(self, version: int | None = None, ids: frozenset[int] | None = None) -> None:
+        """A change was announced (push, the interval): rebuild in the background; many calls, one rebuild.
+        ``ids``: the policies that change wrote (None: any), so the rebuild reads only those rows."""
         current = self.current
         if version is not None and current is not None and current.version == version:
             return  # already served (this process made it)
+        if version is not None:
+            self._announce(version, ids)
         if not self.threaded():
             self._next_check = -math.inf if current is not None else self._next_check
             return
         self._ensure_worker()
         self._wanted.set()
 
-    def committed(self, alias: str, version: int) -> None:
+    def committed(self, alias: str, version: int, ids: frozenset[int] | None = None) -> None:
         """After this process committed a change: serve it from its very next request on."""
+        self._announce(version, ids)
         self.expire()
         if self.current is not None and self.threaded():
             self.refresh()  # in the committing thread: the next request does not wait, others never do
+
+    def _announce(self, version: int, ids: frozenset[int] | None) -> None:
+        with self._announced_lock:
+            if len(self._announced) >= MAX_ANNOUNCED_VERSIONS:
+                # A storm faster than rebuilds: the next rebuild compares every row's stamp instead.
+                self._announced.clear()
+            known = self._announced.get(version, frozenset())
+            self._announced[version] = None if ids is None or known is None else known | ids
+
+    def _announced_since(self, current: PolicySet | None) -> tuple[int, frozenset[int]] | None:
+        """The newest announced version and the union of the ids its changes and every one between wrote, when
+        the announcements account for each version after ``current``'s; None when one is missing or named no ids
+        (the rebuild then reads the shared version and compares every row's stamp)."""
+        with self._announced_lock:
+            announced, self._announced = self._announced, {}
+        if current is None or not isinstance(current.version, int):
+            return None
+        newer = sorted(version for version in announced if version > current.version)
+        if not newer or newer != list(range(current.version + 1, newer[-1] + 1)):
+            return None
+        ids: set[int] = set()
+        for version in newer:
+            written = announced[version]
+            if written is None:
+                return None
+            ids |= written
+        return newer[-1], frozenset(ids)
 
     def refresh(self, wait: bool | None = None) -> None:
         # The first load blocks concurrent requests so none is served without CORS while it runs, and so
@@ -333,12 +394,21 @@ class Snapshot:
         interval = float(conf.REFRESH_INTERVAL)
         expirations = self._expirations
         try:
-            version = read_shared_version()
             current = self.current
-            if current is None or current.version != version:
-                policy_set, self._entries = build(version, self._entries, current)
-                self.current = policy_set  # one assignment: a reader sees the old set or the new one
+            announced = self._announced_since(current)
+            if announced is not None:
+                # Every version since the one served was announced with its ids: only those rows are read. The
+                # shared version is not: a later change's message is on its way (or the interval catches it).
+                version, ids = announced
+                policy_set, self._entries = build(version, self._entries, current, ids)
+                self.current = policy_set
                 self.rebuilds += 1
+            else:
+                version = read_shared_version()
+                if current is None or current.version != version:
+                    policy_set, self._entries = build(version, self._entries, current)
+                    self.current = policy_set  # one assignment: a reader sees the old set or the new one
+                    self.rebuilds += 1
         except Exception:
             state = "keeping the last snapshot" if self.current is not None else "serving without CORS headers"
             logger.exception("cors_policies: could not load CORS policies (%s); retrying in %ss", state, interval)
@@ -397,4 +467,4 @@ class Snapshot:
 
 snapshot = Snapshot()
 os.register_at_fork(after_in_child=snapshot._after_fork)
-invalidation.subscribe(lambda alias, version: snapshot.committed(alias, version))
+invalidation.subscribe(lambda alias, version, ids: snapshot.committed(alias, version, ids))

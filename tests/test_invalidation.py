@@ -35,12 +35,21 @@ def observe(policy: CorsPolicy, origin: str = "https://app.example.com") -> Obse
     )
 
 
+Announced = tuple[str, int, "frozenset[int] | None"]
+
+
 @pytest.fixture
-def announced() -> Iterator[list[tuple[str, int]]]:
-    """The (alias, version) pairs given to push.announce."""
-    calls: list[tuple[str, int]] = []
-    with mock.patch.object(invalidation.push, "announce", side_effect=lambda using, v: calls.append((using, v))):
+def announced() -> Iterator[list[Announced]]:
+    """The (alias, version, ids) given to push.announce."""
+    calls: list[Announced] = []
+    with mock.patch.object(
+        invalidation.push, "announce", side_effect=lambda using, v, ids: calls.append((using, v, ids))
+    ):
         yield calls
+
+
+def stamps() -> dict[int, Any]:
+    return dict(CorsPolicy.objects.values_list("pk", "updated_at"))
 
 
 @pytest.fixture
@@ -90,10 +99,11 @@ def test_every_write_moves_the_version_once_per_transaction_on_commit(
     two: list[CorsPolicy],
     user: Any,
     write: Callable[[list[CorsPolicy], Any], Any],
-    announced: list[tuple[str, int]],
+    announced: list[Announced],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     before = read_db_version()
+    rows_before = stamps()
     with django_capture_on_commit_callbacks() as callbacks:
         with transaction.atomic():
             write(two, user)
@@ -102,7 +112,11 @@ def test_every_write_moves_the_version_once_per_transaction_on_commit(
     hooks = [callback for callback in callbacks if isinstance(callback, invalidation._Announcement)]
     assert len(hooks) == 1
     hooks[0]()
-    assert announced == [("default", before + 1)]
+    # The announcement names exactly the rows written: created, changed (their stamp moved) or deleted.
+    rows_after = stamps()
+    written = {pk for pk in rows_before.keys() | rows_after.keys() if rows_before.get(pk) != rows_after.get(pk)}
+    assert written
+    assert announced == [("default", before + 1, frozenset(written))]
 
 
 @pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
@@ -110,7 +124,7 @@ def test_a_rolled_back_write_moves_nothing_and_announces_nothing(
     two: list[CorsPolicy],
     user: Any,
     write: Callable[[list[CorsPolicy], Any], Any],
-    announced: list[tuple[str, int]],
+    announced: list[Announced],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     before = read_db_version()
@@ -156,9 +170,9 @@ def test_the_second_write_of_a_transaction_costs_only_its_own_query(
     two: list[CorsPolicy], django_assert_num_queries: Any
 ) -> None:
     rows = CorsPolicy.objects.filter(pk=two[0].pk)
-    with django_assert_num_queries(3), transaction.atomic(savepoint=False):
-        rows.update(priority=1)  # the update and the version's
-        rows.update(priority=2)  # the update alone
+    with django_assert_num_queries(6), transaction.atomic(savepoint=False):
+        rows.update(priority=1)  # its ids, the update, the version's update and its new number
+        rows.update(priority=2)  # its ids and the update alone
 
 
 def test_a_queryset_delete_is_four_queries_whatever_the_number_of_policies(
@@ -166,7 +180,7 @@ def test_a_queryset_delete_is_four_queries_whatever_the_number_of_policies(
 ) -> None:
     for policy in CorsPolicyFactory.create_batch(30):
         observe(policy)
-    with django_assert_num_queries(4):  # the ids, the policies, their observed origins, the version
+    with django_assert_num_queries(5):  # the ids, the policies, their observed origins, the version and its number
         CorsPolicy.objects.all().delete()
     assert ObservedOrigin.objects.count() == 0
 
@@ -212,9 +226,9 @@ def test_a_pruning_import_leaves_no_orphan_in_the_api(make_policy: Callable[...,
 
 
 def test_a_listener_that_fails_is_logged_and_the_rest_still_run(
-    two: list[CorsPolicy], announced: list[tuple[str, int]], committed: Callable[[], Any], caplog: Any
+    two: list[CorsPolicy], announced: list[Announced], committed: Callable[[], Any], caplog: Any
 ) -> None:
-    def broken(alias: str, version: int) -> None:
+    def broken(alias: str, version: int, ids: frozenset[int] | None) -> None:
         raise RuntimeError("listener down")
 
     invalidation.subscribe(broken)
@@ -224,4 +238,52 @@ def test_a_listener_that_fails_is_logged_and_the_rest_still_run(
     finally:
         invalidation.unsubscribe(broken)
     assert "a listener of policy changes failed" in caplog.text
-    assert announced == [("default", read_db_version())]
+    assert announced == [("default", read_db_version(), frozenset({two[0].pk}))]
+
+
+def test_a_write_that_names_no_rows_announces_a_change_to_any_policy(
+    two: list[CorsPolicy], announced: list[Announced], committed: Callable[[], Any]
+) -> None:
+    """Raw SQL (``changed()`` without ids) and a backend that returns no ids (bulk_create on MySQL) announce None,
+    also when other writes of the same transaction named theirs: every process then compares every row's stamp."""
+    for unnamed in (None, [None]):
+        with committed(), transaction.atomic():
+            two[0].save()
+            invalidation.changed(ids=unnamed)
+        assert announced[-1] == ("default", read_db_version(), None)
+
+
+def test_an_update_of_more_rows_than_one_announcement_names_announces_any_policy(
+    db: None, announced: list[Announced], committed: Callable[[], Any], settings: Any
+) -> None:
+    CorsPolicyFactory.create_batch(4)
+    with mock.patch.object(invalidation, "MAX_ANNOUNCED_IDS", 3), committed():
+        assert CorsPolicy.objects.update(priority=5) == 4
+    assert announced[-1][2] is None
+    assert set(CorsPolicy.objects.values_list("priority", flat=True)) == {5}
+    with mock.patch.object(invalidation, "MAX_ANNOUNCED_IDS", 3), committed():
+        assert CorsPolicy.objects.filter(pk__in=CorsPolicy.objects.values("pk")[:3]).update(priority=6) == 3
+    assert announced[-1][2] is not None and len(announced[-1][2]) == 3
+
+
+def test_the_announced_version_is_the_transactions_own_and_the_cache_gets_the_latest(
+    two: list[CorsPolicy],
+    announced: list[Announced],
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+) -> None:
+    """Two writers: the first one's hook runs after the second committed. Each announces its own version with
+    its own ids (the ids belong to that version: announcing the later number with the earlier ids would let a
+    process skip the later change); the shared cache gets the database's newest number."""
+    from django.core.cache import cache
+
+    before = read_db_version()
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        two[0].save()
+    with mock.patch.object(invalidation, "shared_cache", return_value=cache):
+        with transaction.atomic():
+            invalidation._bump("default")  # another writer's commit, before the first hook runs
+        [hook] = [c for c in callbacks if isinstance(c, invalidation._Announcement)]
+        hook()
+        assert cache.get(invalidation.version_key()) == before + 2
+    assert announced == [("default", before + 1, frozenset({two[0].pk}))]

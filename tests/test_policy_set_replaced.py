@@ -231,6 +231,41 @@ def test_updated_equals_a_fresh_build_and_leaves_the_old_set_alone(seed: int) ->
     assert answers(old) == before and shape(old) == old_shape  # the old set, still served, is untouched
 
 
+@pytest.mark.parametrize("seed", range(60))
+def test_updates_chained_as_a_snapshot_makes_them_stay_equal_to_a_fresh_build(seed: int) -> None:
+    """Each set made from the previous one's edited index and its policies by id (as the snapshot chains them,
+    one announced change after another): after every round, the same answers and ids as a fresh build."""
+    rng = random.Random(1000 + seed)
+    specs = {pk: random_spec(rng, pk) for pk in range(1, rng.randint(2, 20))}
+    current: PolicySet | None = PolicySet.build(specs.values(), version=1)
+    for version in range(2, 8):
+        assert current is not None
+        pk = rng.choice(sorted(specs)) if specs else 0
+        action = rng.choice(["move", "origin", "add", "remove"] if specs else ["add"])
+        changed: dict[int, CompiledPolicy] = {}
+        removed: list[int] = []
+        if action == "add":
+            pk = max([*specs, 0]) + 1
+            specs[pk] = random_spec(rng, pk)
+        elif action == "remove":
+            del specs[pk]
+            removed.append(pk)
+        elif action == "move":
+            specs[pk] = replace(specs[pk], path_pattern=rng.choice(MORE_PATTERNS), priority=rng.randint(0, 3))
+        else:
+            specs[pk] = replace(specs[pk], allowed_origins=["https://c.test"])
+        if pk in specs:
+            changed[pk] = CompiledPolicy(specs[pk])
+        fresh = PolicySet.build(specs.values(), version=version)
+        current = current.updated(changed, removed, version=version, errors=())
+        if fresh.errors or current is None:  # a budget: the snapshot builds afresh
+            assert fresh.errors
+            current = fresh
+            continue
+        assert {k: p.spec for k, p in current._held().items()} == {k: p.spec for k, p in fresh._held().items()}
+        assert every_answer(current) == every_answer(fresh) and answers(current) == answers(fresh)
+
+
 def test_updated_moves_adds_and_removes_on_a_large_set() -> None:
     """Many globs under one root, a literal shared by two policies, one change of each kind at once."""
     specs = {

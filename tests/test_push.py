@@ -42,15 +42,17 @@ class Recorder:
 
     def __init__(self, behave: Callable[[int | None], None] | None = None) -> None:
         self.calls: list[int | None] = []
+        self.ids: dict[int | None, frozenset[int] | None] = {}
         self.threads: set[str] = set()
         self.behave = behave
         self.condition = threading.Condition()
 
-    def __call__(self, version: int | None) -> None:
+    def __call__(self, version: int | None, ids: frozenset[int] | None) -> None:
         if self.behave is not None:
             self.behave(version)
         with self.condition:
             self.calls.append(version)
+            self.ids[version] = ids
             self.threads.add(threading.current_thread().name)
             self.condition.notify_all()
 
@@ -157,6 +159,17 @@ def test_an_announce_reaches_the_listener_after_its_connect_signal(server: Serve
     assert seen.calls == [None, 7]
     assert seen.threads == {"cors_policies-push"}
     assert server.count() == 1
+
+
+def test_an_announce_carries_the_ids_of_the_policies_its_change_wrote(server: Server) -> None:
+    seen = Recorder()
+    push.start(seen)
+    seen.connected()
+    push.announce("default", 7, frozenset({12, 3}))
+    push.announce("default", 8, None)
+    push.announce("default", 9, frozenset())
+    seen.wait_for(lambda calls: 9 in calls)
+    assert seen.ids == {None: None, 7: frozenset({3, 12}), 8: None, 9: frozenset()}
 
 
 def test_start_is_idempotent_and_the_latest_callback_wins(server: Server) -> None:
@@ -314,6 +327,34 @@ def test_a_forked_child_starts_its_own_listener_and_leaves_the_parents_alone(ser
 
 
 # -- without a server -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "ids", "message"),
+    [(12, frozenset({4, 9, 1}), "12:1,4,9"), (12, None, "12"), (12, frozenset(), "12:")],
+)
+def test_a_change_is_one_short_message_read_back_as_it_was_sent(
+    version: int, ids: frozenset[int] | None, message: str
+) -> None:
+    assert push.payload(version, ids) == message
+    assert push.parse(message) == push.parse(message.encode()) == (version, ids)
+
+
+def test_ids_that_would_not_fit_a_notify_payload_are_announced_as_any_policy() -> None:
+    many = frozenset(range(10**6, 10**6 + 2000))
+    assert push.payload(5, many) == "5"
+    assert len(push.payload(5, frozenset(range(10**6, 10**6 + 500)))) < push.MAX_PAYLOAD  # MAX_ANNOUNCED_IDS fit
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", "x", "7:a,b", "7:1;DROP", ":1,2", "1e3", None, 42, "9:" + "1," * 5000, "٣"],
+    ids=["empty", "word", "bad-ids", "bad-separator", "no-version", "float", "none", "int", "too-long", "non-ascii"],
+)
+def test_a_message_that_is_not_ours_reads_as_something_changed(message: Any) -> None:
+    """Whoever can publish on the channel can send anything: it costs one check of the shared version, never an
+    exception in the listener, a wrong version or a parse of unbounded length."""
+    assert push.parse(message) == (None, None)
 
 
 def test_a_per_process_cache_without_postgresql_starts_nothing(settings: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.test import Client
 
 from cors_policies import snapshot as snapshot_module
@@ -185,6 +185,136 @@ class TestIncremental:
         ):
             build(1)
         assert gc.isenabled()
+
+
+@pytest.mark.django_db
+class TestAnnouncedChanges:
+    """Each announcement names the policies its change wrote: a process that heard every version since the one it
+    serves reads only those rows, and anything less certain falls back to comparing every row's stamp."""
+
+    @pytest.fixture(autouse=True)
+    def _writes(self, django_capture_on_commit_callbacks: Any) -> None:
+        self.capture = django_capture_on_commit_callbacks
+
+    def elsewhere(self, write: Callable[[], Any]) -> tuple[int, frozenset[int] | None]:
+        """Run ``write`` as another process would (its commit hooks run, but not this process's snapshot's)."""
+        from cors_policies import invalidation
+
+        heard: list[tuple[int, frozenset[int] | None]] = []
+        with (
+            mock.patch.object(snapshot, "committed"),
+            mock.patch.object(invalidation.push, "announce", side_effect=lambda alias, v, i: heard.append((v, i))),
+            self.capture(execute=True),
+        ):
+            write()
+        [announced] = heard
+        return announced
+
+    def test_every_version_heard_reads_only_the_rows_it_names(
+        self, compiled: list[int], django_assert_num_queries: Any
+    ) -> None:
+        policies = CorsPolicyFactory.create_batch(10, path_pattern="/t/**", allowed_origins=[APP])
+        deleted = policies[1].pk
+        assert allowed()
+        heard = [
+            self.elsewhere(lambda: CorsPolicy.objects.filter(pk=policies[0].pk).update(allowed_origins=[OTHER])),
+            self.elsewhere(lambda: policies[1].delete()),
+            self.elsewhere(lambda: CorsPolicyFactory(path_pattern="/t/new", allowed_origins=[OTHER])),
+        ]
+        added = CorsPolicy.objects.get(path_pattern="/t/new")
+        assert [ids for _, ids in heard] == [
+            frozenset({policies[0].pk}),
+            frozenset({deleted}),
+            frozenset({added.pk}),
+        ]
+        for version, ids in heard:
+            snapshot.changed(version, ids)  # what push's listener does for each message
+        compiled.clear()
+        with django_assert_num_queries(1):  # the named rows; not the version, not every row's stamp
+            policy_set = snapshot.get()
+        assert policy_set is not None and policy_set.version == heard[-1][0]
+        assert sorted(compiled) == sorted([policies[0].pk, added.pk])
+        assert [p.spec for p in policy_set.policies] == [p.spec for p in build(0)[0].policies]
+        assert allowed("/t/new", OTHER) and not allowed("/t/new", APP)
+
+    def test_a_version_not_heard_compares_every_stamp(self, compiled: list[int]) -> None:
+        policies = CorsPolicyFactory.create_batch(3, path_pattern="/t/**", allowed_origins=[APP])
+        assert allowed()
+        lost = self.elsewhere(
+            lambda: CorsPolicy.objects.filter(pk=policies[0].pk).update(priority=5, path_pattern="/t/x")
+        )
+        heard = self.elsewhere(lambda: CorsPolicy.objects.filter(pk=policies[1].pk).update(allowed_origins=[OTHER]))
+        snapshot.changed(*heard)  # the message before it never arrived
+        compiled.clear()
+        with mock.patch.object(
+            snapshot_module, "read_shared_version", wraps=snapshot_module.read_shared_version
+        ) as read:
+            policy_set = snapshot.get()
+        read.assert_called_once()
+        assert policy_set is not None and policy_set.version == heard[0] == lost[0] + 1
+        assert sorted(compiled) == sorted([policies[0].pk, policies[1].pk])  # both rows' stamps moved
+        assert [p.spec for p in policy_set.policies] == [p.spec for p in build(0)[0].policies]
+
+    @pytest.mark.parametrize("how", ["raw", "too-many"])
+    def test_a_change_that_named_no_rows_compares_every_stamp(self, how: str, compiled: list[int]) -> None:
+        from cors_policies import invalidation
+
+        policies = CorsPolicyFactory.create_batch(4, path_pattern="/t/**", allowed_origins=[APP])
+        assert allowed()
+
+        def write() -> None:
+            if how == "raw":
+                with transaction.atomic():
+                    CorsPolicy.objects.filter(pk=policies[2].pk).update(allowed_origins=[OTHER])
+                    invalidation.changed()  # as after a write in raw SQL: any policy
+            else:
+                with mock.patch.object(invalidation, "MAX_ANNOUNCED_IDS", 2):
+                    CorsPolicy.objects.update(allowed_origins=[OTHER])
+
+        heard = self.elsewhere(write)
+        assert heard[1] is None
+        snapshot.changed(*heard)
+        compiled.clear()
+        with mock.patch.object(
+            snapshot_module, "read_shared_version", wraps=snapshot_module.read_shared_version
+        ) as read:
+            policy_set = snapshot.get()
+        read.assert_called_once()
+        assert policy_set is not None and policy_set.version == heard[0]
+        expected = [policies[2].pk] if how == "raw" else [p.pk for p in policies]
+        assert sorted(compiled) == sorted(expected)
+        assert [p.spec for p in policy_set.policies] == [p.spec for p in build(0)[0].policies]
+        served = {p.id: list(p.spec.allowed_origins) for p in policy_set.policies}
+        assert served[policies[2].pk] == [OTHER]
+
+    def test_a_storm_of_announcements_is_one_rebuild(self, compiled: list[int]) -> None:
+        policies = CorsPolicyFactory.create_batch(5, path_pattern="/t/**", allowed_origins=[APP])
+        current = snapshot.get()
+        assert current is not None
+        first = current.version
+        rebuilds = snapshot.rebuilds
+        CorsPolicy.objects.filter(pk=policies[3].pk).update(allowed_origins=[OTHER])
+        for version in range(first + 1, first + 1001):  # 1,000 changes, each naming one policy
+            snapshot.changed(
+                version, frozenset({policies[version % 2].pk if version < first + 1000 else policies[3].pk})
+            )
+        compiled.clear()
+        policy_set = snapshot.get()
+        assert snapshot.rebuilds == rebuilds + 1
+        assert policy_set is not None and policy_set.version == first + 1000
+        assert sorted(compiled) == sorted({policies[0].pk, policies[1].pk, policies[3].pk})
+
+    def test_more_versions_than_are_kept_compares_every_stamp(self) -> None:
+        policies = CorsPolicyFactory.create_batch(2, path_pattern="/t/**", allowed_origins=[APP])
+        current = snapshot.get()
+        assert current is not None
+        for version in range(current.version + 1, current.version + 1 + snapshot_module.MAX_ANNOUNCED_VERSIONS + 5):
+            snapshot.changed(version, frozenset({policies[0].pk}))
+        assert len(snapshot._announced) < snapshot_module.MAX_ANNOUNCED_VERSIONS  # bounded, whatever arrives
+        with mock.patch.object(snapshot_module, "read_shared_version", return_value=current.version + 7) as read:
+            policy_set = snapshot.get()
+        read.assert_called_once()
+        assert policy_set is not None and policy_set.version == current.version + 7
 
 
 def entries_policies(entries: dict[int, Any]) -> list[Any]:
