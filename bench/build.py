@@ -16,7 +16,9 @@ header and exposed lists from a few common ones. Reported:
 - one change, then ``snapshot.build(version, entries, previous)`` (wall-clock; CPU in brackets): the stamps
   query, the changed rows, their compiles, the previous index edited. An edit (an origin added: the policy keeps
   its place), a new path pattern, a new priority (both move the policy in the index), a policy added, one
-  removed. Medians of ``--repeats`` changes of each kind; the set after them is checked against a full build.
+  removed: what the interval check does when a change was not announced with its ids. Then an edit as a process
+  that heard it announced rebuilds (``ids``: that row alone is read). Medians of ``--repeats`` changes of each
+  kind; the set after them is checked against a full build.
 """
 
 from __future__ import annotations
@@ -115,12 +117,12 @@ def seed(count: int) -> None:
     CorsPolicy.objects.bulk_create(batch)
 
 
-def timed(version: int, entries: Any, policy_set: Any) -> tuple[float, float, Any, Any]:
+def timed(version: int, entries: Any, policy_set: Any, ids: Any = None) -> tuple[float, float, Any, Any]:
     """One rebuild's wall-clock and CPU time, and what it built."""
     from cors_policies.snapshot import build
 
     started, started_cpu = time.perf_counter(), time.process_time()
-    policy_set, entries = build(version, entries, policy_set)
+    policy_set, entries = build(version, entries, policy_set, ids)
     return time.perf_counter() - started, time.process_time() - started_cpu, policy_set, entries
 
 
@@ -144,10 +146,11 @@ def measure(count: int, repeats: int) -> dict[str, Any]:
     retained, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     ids = list(CorsPolicy.objects.order_by("pk").values_list("pk", flat=True)[REGEXES :: max(count // repeats, 1)])
-    times: dict[str, list[float]] = {"edit": [], "path": [], "priority": [], "add": [], "remove": []}
+    times: dict[str, list[float]] = {"edit": [], "path": [], "priority": [], "add": [], "remove": [], "announced": []}
     cpu_times: dict[str, list[float]] = {name: [] for name in times}
     version = 2
     for index, pk in enumerate(ids[:repeats]):
+        other = ids[(index + 1) % len(ids)]  # not removed yet: the announced edit changes a policy still there
         steps = [
             # The common edit: an origin added (the policy keeps its place in the index).
             (
@@ -161,10 +164,20 @@ def measure(count: int, repeats: int) -> dict[str, Any]:
             ("priority", lambda pk=pk: CorsPolicy.objects.filter(pk=pk).update(priority=7)),
             ("add", lambda index=index: CorsPolicy.objects.create(**policy_fields(count + 1 + index))),
             ("remove", lambda pk=pk: CorsPolicy.objects.filter(pk=pk).delete()),
+            # The edit again, as a process that heard the change announced with its policy's id rebuilds.
+            (
+                "announced",
+                lambda pk=other: CorsPolicy.objects.filter(pk=pk).update(
+                    allowed_origins=[f"https://t{pk}.example.com", "https://announced.example"]
+                ),
+            ),
         ]
         for name, change in steps:
             change()
-            elapsed, elapsed_cpu, policy_set, entries = timed(version, entries, policy_set)
+            named = None
+            if name == "announced":
+                named = frozenset({other})
+            elapsed, elapsed_cpu, policy_set, entries = timed(version, entries, policy_set, named)
             times[name].append(elapsed)
             cpu_times[name].append(elapsed_cpu)
             version += 1
@@ -205,16 +218,16 @@ def main() -> None:
         return
     print(
         "| policies | full build, wall (CPU) | peak memory | retained | one edit | one path moved "
-        "| one priority changed | one added | one removed |"
+        "| one priority changed | one added | one removed | one edit, announced |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         print(
             f"| {row['policies']:,} | {row['full_s']:.2f} s ({row['full_cpu_s']:.2f} s) "
             f"| {row['peak_mb']:.0f} MB | {row['retained_mb']:.0f} MB "
             + "".join(
                 f"| {row[f'{name}_ms']:.1f} ms ({row[f'{name}_cpu_ms']:.1f}) "
-                for name in ("edit", "path", "priority", "add", "remove")
+                for name in ("edit", "path", "priority", "add", "remove", "announced")
             )
             + "|"
         )
