@@ -59,6 +59,11 @@ _MESSAGE = re.compile(r"[0-9]{1,18}(?::(?:[0-9]{1,18}(?:,[0-9]{1,18})*)?)?")
 
 #: How long the listener waits for a message before it looks at its stop flag (seconds): bounds stop().
 POLL_SECONDS = 0.25
+#: A link silent for HEARTBEAT_SECONDS is pinged; without a reply within HEARTBEAT_TIMEOUT it is taken as lost
+#: and reconnected. A connection can die without a word (a NAT or load balancer that drops idle flows, a server
+#: host gone): until then push would have fallen back to the interval check in silence.
+HEARTBEAT_SECONDS = 30.0
+HEARTBEAT_TIMEOUT = 10.0
 #: Reconnect delays: BACKOFF_BASE, doubled per failure in a row, at most BACKOFF_CAP (seconds), with jitter.
 BACKOFF_BASE = 0.1
 BACKOFF_CAP = 10.0
@@ -194,9 +199,14 @@ def announce(using: str, version: int, ids: frozenset[int] | None = None) -> Non
 
 class Transport(Protocol):
     name: str
+    #: When this connection last showed it is alive (``time.monotonic()``): connected, a message, a ping's reply.
+    heard: float
 
     def connect(self) -> None:
         """Open a dedicated connection and subscribe; return once messages from now on will arrive."""
+
+    def ping(self) -> None:
+        """Ask the server for a reply that :meth:`receive` will count as heard (raises when the link is lost)."""
 
     def receive(self, timeout: float) -> Iterator[Message]:
         """Changes announced (:func:`parse`), waiting at most about ``timeout``; (None, None) for a message that
@@ -213,6 +223,7 @@ class RedisTransport:
 
     def __init__(self) -> None:
         self.pubsub: Any = None
+        self.heard = 0.0
 
     def connect(self) -> None:
         client = _redis_client()
@@ -224,12 +235,17 @@ class RedisTransport:
         while time.monotonic() < deadline:
             message = self.pubsub.get_message(timeout=1.0)
             if message is not None and message["type"] == "subscribe":
+                self.heard = time.monotonic()
                 return
         raise TimeoutError("Redis did not confirm the subscription")
+
+    def ping(self) -> None:
+        self.pubsub.ping()  # answered in the subscription as a "pong" message
 
     def receive(self, timeout: float) -> Iterator[Message]:
         message = self.pubsub.get_message(timeout=timeout)
         while message is not None:
+            self.heard = time.monotonic()
             if message["type"] == "message":
                 yield parse(message["data"])
             elif message["type"] == "subscribe":
@@ -249,6 +265,7 @@ class PostgresTransport:
     def __init__(self, alias: str) -> None:
         self.alias = alias
         self.connection: Any = None
+        self.heard = 0.0
 
     def connect(self) -> None:
         psycopg = _psycopg()
@@ -261,11 +278,20 @@ class PostgresTransport:
             params.pop(key, None)
         params.update(autocommit=True, application_name=APPLICATION_NAME)
         params.setdefault("connect_timeout", 10)  # an unreachable server must not hold the listener for minutes
+        # A ping to a server that vanished without a word fails within HEARTBEAT_TIMEOUT instead of waiting for
+        # the kernel's retransmissions (minutes): unacknowledged data times out (TCP only; a socket ignores it).
+        params.setdefault("tcp_user_timeout", int(HEARTBEAT_TIMEOUT * 1000))
         self.connection = psycopg.connect(**params)
         self.connection.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(pg_channel())))
+        self.heard = time.monotonic()
+
+    def ping(self) -> None:
+        self.connection.execute("SELECT 1")  # its answer (or its error) comes at once: heard, or lost
+        self.heard = time.monotonic()
 
     def receive(self, timeout: float) -> Iterator[Message]:
         for notify in self.connection.notifies(timeout=timeout):
+            self.heard = time.monotonic()
             yield parse(notify.payload)
 
     def close(self) -> None:
@@ -300,8 +326,24 @@ class _Link:
         self.connected = False
         self.failures = 0
         self.retry_at = 0.0
+        #: When a ping went out that has not been answered yet (None: none outstanding).
+        self.pinged: float | None = None
+
+    def check(self, now: float) -> None:
+        """Ping a link silent for HEARTBEAT_SECONDS; one whose ping went unanswered for HEARTBEAT_TIMEOUT is lost."""
+        heard = self.transport.heard
+        if self.pinged is not None and heard >= self.pinged:
+            self.pinged = None  # answered
+        if now - heard < HEARTBEAT_SECONDS:
+            return
+        if self.pinged is None:
+            self.pinged = now
+            self.transport.ping()
+        elif now - self.pinged > HEARTBEAT_TIMEOUT:
+            raise TimeoutError(f"no reply to a ping in {HEARTBEAT_TIMEOUT:g} s")
 
     def fail(self, what: str, error: Exception) -> None:
+        self.pinged = None
         self.transport.close()
         self.connected = False
         self.failures += 1
@@ -356,6 +398,7 @@ class Listener:
                     try:
                         for version, ids in link.transport.receive(POLL_SECONDS / len(live)):
                             self.deliver(version, ids)
+                        link.check(time.monotonic())
                     except Exception as error:
                         link.fail("lost its connection", error)
         finally:

@@ -232,6 +232,78 @@ def test_a_failing_callback_is_logged_and_listening_goes_on(server: Server, capl
     assert record.exc_info is not None and isinstance(record.exc_info[1], ValueError)
 
 
+def test_a_quiet_link_is_pinged_and_stays_connected_while_it_answers(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(push, "HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr(push, "HEARTBEAT_TIMEOUT", 5.0)
+    transport = push.RedisTransport if server.mode == "redis" else push.PostgresTransport
+    pings: list[float] = []
+    real_ping = transport.ping
+
+    def ping(self: Any) -> None:
+        pings.append(time.monotonic())
+        real_ping(self)
+
+    monkeypatch.setattr(transport, "ping", ping)
+    seen = Recorder()
+    push.start(seen)
+    seen.connected()
+    _wait_until(lambda: len(pings) >= 4, "four pings")
+    assert seen.calls == [None]  # answered every time: never taken for lost, never reconnected
+    assert server.count() == 1
+    push.announce("default", 5, frozenset({1}))
+    seen.wait_for(lambda calls: 5 in calls)
+
+
+class SilentTransport:
+    """A link that connects, then never says anything again, not even to a ping (a connection dropped without a
+    word by a NAT or a load balancer)."""
+
+    name = "Silent"
+
+    def __init__(self) -> None:
+        self.heard = 0.0
+        self.connects = 0
+        self.pings = 0
+
+    def connect(self) -> None:
+        self.connects += 1
+        self.heard = time.monotonic()
+
+    def ping(self) -> None:
+        self.pings += 1
+
+    def receive(self, timeout: float) -> Iterator[push.Message]:
+        time.sleep(timeout)
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_link_that_goes_silent_is_taken_as_lost_and_reconnected(
+    db: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(push, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(push, "HEARTBEAT_TIMEOUT", 0.1)
+    monkeypatch.setattr(push, "POLL_SECONDS", 0.02)
+    monkeypatch.setattr(push, "BACKOFF_BASE", 0.01)
+    silent = SilentTransport()
+    monkeypatch.setattr(push, "transports", lambda: [silent])
+    seen = Recorder()
+    push.start(seen)
+    seen.connected(times=3)  # each reconnect says "messages may have been lost": the snapshot checks
+    assert silent.connects >= 3 and silent.pings >= 2
+    messages = [r.getMessage() for r in caplog.records if "lost its connection" in r.getMessage()]
+    assert messages and messages[0].startswith(
+        "cors_policies: the push listener lost its connection through Silent (TimeoutError: no reply to a ping in "
+        "0.1 s); trying again in "
+    )
+    push.stop()
+    assert _listener_threads() == []
+
+
 class ThreadKilled(BaseException):
     """What no ``except Exception`` catches: the listener thread dies of it."""
 
