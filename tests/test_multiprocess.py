@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -27,8 +23,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from bench.propagation import fetch as fetch_with_time
+from bench.propagation import served
 from cors_policies.models import CorsPolicy
-from tests.served_by import AT_HEADER, PID_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 REFRESH_INTERVAL = 1.0  # the demo settings' value
@@ -48,12 +45,6 @@ def _needs_postgresql(transactional_db: None) -> None:
         pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _database_url() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
@@ -62,41 +53,15 @@ def _database_url() -> str:
 
 @contextmanager
 def serve(server: str, workers: int, *, redis: bool) -> Iterator[str]:
-    """Start the demo under ``server`` on a free loopback port; yield its base URL; stop it."""
-    port = _free_port()
-    if server == "gunicorn":
-        command = ["-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "tests.served_by:wsgi"]
-    else:
-        command = ["-m", "uvicorn", "tests.served_by:asgi", "--workers", str(workers), "--port", str(port)]
+    """The demo under ``server`` on a free loopback port, with its own settings (testproject's): its base URL."""
     env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_DEBUG": "0", "PYTHONPATH": str(ROOT)}
     env["DJANGO_SETTINGS_MODULE"] = "testproject.settings"
     if not redis:
         env.pop("REDIS_URL", None)  # LocMemCache: the shared version must come from the database
     elif "REDIS_URL" not in env:
         pytest.skip("REDIS_URL is not set")
-    log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below, after the server stops)
-    process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                fetch(base, OLD)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"{server} did not start:\n{log.read().decode()[-3000:]}") from None
-                time.sleep(0.1)
+    with served(workers, env, server) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def fetch(base: str, origin: str) -> tuple[str, str | None]:
@@ -105,13 +70,7 @@ def fetch(base: str, origin: str) -> tuple[str, str | None]:
     return pid, allowed
 
 
-def fetch_timed(base: str, origin: str) -> tuple[str, str | None, float]:
-    """Also when (this machine's monotonic clock) the worker served it."""
-    request = urllib.request.Request(f"{base}/health", headers={"Origin": origin})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert response.status == 200
-        headers = response.headers
-        return headers[PID_HEADER], headers.get("Access-Control-Allow-Origin"), float(headers[AT_HEADER])
+fetch_timed = fetch_with_time  # also when (this machine's monotonic clock) the worker served it
 
 
 class Observations:

@@ -22,7 +22,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.test_multiprocess import PID_HEADER, ROOT, _free_port
+from bench.propagation import ROOT, free_port
+from tests.served_by import PID_HEADER
 
 PG_BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"))), "")
 A = "https://a.example.com"
@@ -72,7 +73,7 @@ class Redis:
 def redis_server() -> Iterator[Redis]:
     _require(shutil.which("redis-server") is not None, "redis-server is not installed")
     with tempfile.TemporaryDirectory() as directory:
-        server = Redis(_free_port(), directory)
+        server = Redis(free_port(), directory)
         server.start()
         try:
             yield server
@@ -85,7 +86,7 @@ class Postgres:
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
     def _as_postgres(self, *command: str, daemon: bool = False) -> str:
@@ -159,7 +160,7 @@ def set_origins(env: dict[str, str], *origins: str) -> None:
 
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "tests.served_by:wsgi"]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
