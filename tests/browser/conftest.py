@@ -17,6 +17,7 @@ import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.test import override_settings
@@ -103,6 +104,23 @@ def _demo(demo: None) -> None:
 @pytest.fixture
 def superuser(transactional_db: None, django_user_model: Any) -> Any:
     return django_user_model.objects.create_superuser("boss", "boss@example.com", PASSWORD)
+
+
+@pytest.fixture
+def port(live_server: Any) -> int:
+    """The live server's port: pages on other origins (``http://HOST:PORT``) are served by the same server."""
+    value = urlsplit(live_server.url).port
+    assert value is not None
+    return value
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh browser context per test: its own preflight cache and cookie jar."""
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
 
 
 @pytest.fixture

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
@@ -116,19 +115,8 @@ class Hosts:
 
 
 @pytest.fixture
-def hosts(live_server: Any) -> Hosts:
-    port = urlsplit(live_server.url).port
-    assert port is not None
+def hosts(port: int) -> Hosts:
     return Hosts(port)
-
-
-@pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    """A fresh context per test: its own preflight cache and cookie jar."""
-    context = browser.new_context()
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
 
 
 @pytest.fixture

@@ -11,15 +11,14 @@ Pages live on several origins of the one live server (``--host-resolver-rules``,
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
+from bench.propagation import free_port
 from cors_policies.channels import PolicyOriginValidator
 from cors_policies.models import CorsPolicy, ObservedOrigin
 from cors_policies.observed import recorder
@@ -65,23 +64,8 @@ TIMING = """async (url) => {
 }"""
 
 
-@pytest.fixture
-def port(live_server: Any) -> int:
-    value = urlsplit(live_server.url).port
-    assert value is not None
-    return value
-
-
 def origin(host: str, port: int) -> str:
     return f"http://{host}:{port}"
-
-
-@pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
 
 
 @pytest.fixture
@@ -217,12 +201,6 @@ def test_resource_timing_is_detailed_only_with_timing_allow_origin(
 
 
 # -- a real WebSocket from Chromium, through uvicorn and a Channels consumer -------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
