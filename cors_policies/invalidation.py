@@ -14,6 +14,9 @@ The policy model's ``save()`` and ``delete()`` and its queryset's ``update()``, 
   recompiles only those rows. A write that does not name them (raw SQL through :func:`changed` without ``ids``,
   a bulk write of more rows) announces "any policy", and each process compares every row's stamp.
 
+``loaddata`` saves rows without calling ``save()`` (``raw``): its saves reach :func:`changed` through the
+``post_save`` signal, connected here by the model's label.
+
 This module imports no model (the models import it): it finds its two tables through Django's app registry.
 """
 
@@ -31,6 +34,7 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, transaction
 from django.db.models import F, Model
+from django.db.models.signals import post_save
 
 from . import push
 from .conf import conf
@@ -245,3 +249,12 @@ def _publish(alias: str, version: int, ids: frozenset[int] | None, latest: int |
             logger.exception("cors_policies: a listener of policy changes failed")
     if version >= 0:
         push.announce(alias, version, ids)
+
+
+def _fixture_saved(sender: Any, instance: Any, raw: bool = False, using: str | None = None, **kwargs: Any) -> None:
+    """A policy saved by ``loaddata`` (``raw``: its ``save()`` did not run): the same bump and announcement."""
+    if raw:
+        changed(using, [instance.pk])
+
+
+post_save.connect(_fixture_saved, sender=f"{APP_LABEL}.CorsPolicy", dispatch_uid="cors_policies_fixture_saved")

@@ -287,3 +287,29 @@ def test_the_announced_version_is_the_transactions_own_and_the_cache_gets_the_la
         hook()
         assert cache.get(invalidation.version_key()) == before + 2
     assert announced == [("default", before + 1, frozenset({two[0].pk}))]
+
+
+def test_loaddata_moves_the_version_once_and_names_the_policies_it_loaded(
+    db: None, announced: list[Announced], committed: Callable[[], Any], tmp_path: Any
+) -> None:
+    """loaddata saves raw rows (the model's save() does not run): the processes must hear of them all the same."""
+    import json
+
+    from django.core.management import call_command
+
+    fixture = tmp_path / "policies.json"
+    stamp = T0.isoformat()
+    rows = [
+        {
+            "model": "cors_policies.corspolicy",
+            "pk": pk,
+            "fields": {"name": f"loaded-{pk}", "path_pattern": f"/l/{pk}", "created_at": stamp, "updated_at": stamp},
+        }
+        for pk in (501, 502)
+    ]
+    fixture.write_text(json.dumps(rows))
+    before = read_db_version()
+    with committed():
+        call_command("loaddata", str(fixture), verbosity=0)
+    assert read_db_version() == before + 1
+    assert announced == [("default", before + 1, frozenset({501, 502}))]
