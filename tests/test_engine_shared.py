@@ -151,3 +151,26 @@ def test_decisions_compare_without_what_the_middleware_kept() -> None:
     assert kept == actual(policy, APP, "GET")
     assert "prepared" not in repr(kept)
     assert replace(kept, prepared=None) == kept
+
+
+def test_report_only_verdicts_on_long_values_are_answered_afresh() -> None:
+    """With a report-only policy on the path the served decision is decide()'s own; the report's verdict is shared
+    only when its values can be a key, and equals the one built afresh either way."""
+    policies = PolicySet.build(
+        [
+            spec(allowed_origins=["https://*.example.com"], allowed_methods=["*"], allowed_headers=["*"]),
+            spec(2, allowed_origins=[APP], allowed_methods=["PUT"], report_only=True),
+        ]
+    )
+    enforced, report = policies.match("/x"), policies.report_only.match("/x")  # type: ignore[union-attr]
+    assert enforced is not None and report is not None
+    long_origin = "https://" + ".".join(["a" * 60] * 5) + ".example.com"
+    served = decide(policies, RequestInfo("/x", "GET", long_origin))
+    assert served == replace(actual(enforced, long_origin, "GET"), report_only=actual(report, long_origin, "GET"))
+    asked = RequestInfo("/x", "OPTIONS", APP, "PUT", ["X-A"])  # type: ignore[arg-type]
+    answer = decide(policies, asked)
+    assert answer.allowed and answer.report_only == preflight(report, APP, "PUT", ["X-A"], False)
+    assert answer.report_only is not None and not answer.report_only.allowed  # X-A is not in its headers
+    assert (shared_actual.cache_info().currsize, shared_preflight.cache_info().currsize) == (0, 0)
+    reported = policies.evaluate_report_only(origin=APP, method="OPTIONS", path="/x", request_method="PUT")
+    assert reported == preflight(report, APP, "PUT", None, False) and reported.allowed

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from cors_policies.models import CorsPolicy
+from cors_policies.signals import cors_decision
 from tests import urls
 from tests.helpers import preflight
 
@@ -101,3 +102,19 @@ def test_the_settings_read_once_follow_a_settings_change(client: Client, api: Co
     settings.CORS_POLICIES = {}
     plain = preflight(client, "/t/echo")
     assert (plain.status_code, plain.has_header("CORS-Policy")) == (200, False)
+
+
+def test_the_signal_gets_an_allowed_decision_too(client: Client, api: CorsPolicy) -> None:
+    """The short path of an allowed request without a report-only policy still sends ``cors_decision``."""
+    seen: list[tuple[str, bool, Any]] = []
+
+    def listener(sender: Any, *, origin: str, decision: Any, report_only: Any, **kwargs: Any) -> None:
+        seen.append((origin, decision.allowed, report_only))
+
+    cors_decision.connect(listener, dispatch_uid="hotpath_listener")
+    try:
+        client.get("/t/echo", HTTP_ORIGIN=APP)
+        client.get("/t/echo", HTTP_ORIGIN="https://evil.test")
+    finally:
+        cors_decision.disconnect(dispatch_uid="hotpath_listener")
+    assert seen == [(APP, True, None), ("https://evil.test", False, None)]
