@@ -3,8 +3,9 @@
 
 Usage (from the repository root, after ``python3 scripts/test.py`` made .venv):
 
-    .venv/bin/python bench/run.py [--requests 20000] [--repeats 7] [--markdown]
+    .venv/bin/python bench/run.py [--requests 20000] [--repeats 7] [--json]
     .venv/bin/python bench/run.py --layer [--rounds 3]
+    PYTHONPATH=. valgrind --tool=callgrind .venv/bin/python bench/run.py --drive cors_policies one get 1200
 
 Each case runs in its own subprocess with its own settings: Django's WSGIHandler, one trivial view,
 the response body consumed, no other middleware (so the ratios show the CORS layer at its most
@@ -166,6 +167,11 @@ def run_case(kind: str, policies: str, requests: int, repeats: int) -> dict[str,
     from django.db import connection
 
     connection.ensure_connection()
+    # ... and with the default cache opened, as the CORS cases have it (the snapshot reads the shared version
+    # through it): Django's request_finished then closes it on every request, about 0.4 µs that is no CORS work.
+    from django.core.cache import cache
+
+    cache.get("bench")
     handler = WSGIHandler()
     path = "/bench/item"
     origin = ALLOWED
@@ -178,7 +184,43 @@ def run_case(kind: str, policies: str, requests: int, repeats: int) -> dict[str,
         headers = {**headers, "Origin": origin} if headers["Origin"] == ALLOWED else headers
         timed(handler, method, path, headers, max(requests // 10, 100), 1)  # warm up (loads the snapshot)
         results[label] = timed(handler, method, path, headers, requests, repeats)
+    if kind == "none":  # the tenants' path resolves through another URL pattern: its own floor
+        tenant = ("GET", "/tenant09999/item", {"Origin": "https://t9999.example.com"})
+        timed(handler, *tenant, max(requests // 10, 100), 1)
+        results["get_tenant"] = timed(handler, *tenant, requests, repeats)
     return {"kind": kind, "policies": policies, **results, **extra}
+
+
+def drive(kind: str, policies: str, request: str, count: int) -> None:
+    """``count`` requests of one case after a warm-up, for an instruction counter: run it under
+    ``valgrind --tool=callgrind`` with two counts and divide the difference of the totals (instructions do not
+    depend on the machine's load). The objects of the set-up are frozen out of the garbage collector's way, so
+    the counts repeat (see docs/performance.md)."""
+    import gc
+
+    configure(kind)
+    if kind == "cors_policies":
+        seed(policies)
+    from django.core.cache import cache
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+
+    connection.ensure_connection()
+    cache.get("bench")
+    handler = WSGIHandler()
+    from cors_policies.observed import recorder
+
+    recorder._next_flush = float("inf")  # no write of the counters inside the counted requests
+    path, origin = "/bench/item", ALLOWED
+    if policies.startswith("tenants"):
+        last = int(policies.removeprefix("tenants")) - 1
+        path, origin = f"/tenant{last:05d}/item", f"https://t{last}.example.com"
+    method, headers = {"get": GET, "refused": REFUSED, "preflight": PREFLIGHT}[request]
+    headers = {**headers, "Origin": origin} if headers["Origin"] == ALLOWED else headers
+    timed(handler, method, path, headers, 300, 1)
+    gc.collect()
+    gc.freeze()
+    timed(handler, method, path, headers, count, 1)
 
 
 LAYER_CASES = {
@@ -252,7 +294,16 @@ def main() -> None:
     parser.add_argument("--layer", action="store_true", help="the CORS layer alone, in CPU time (see above)")
     parser.add_argument("--rounds", type=int, default=3, help="with --layer: rounds, each case in its own process")
     parser.add_argument("--layer-case", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--drive",
+        nargs=4,
+        metavar=("KIND", "POLICIES", "REQUEST", "COUNT"),
+        help="COUNT requests of one case, for valgrind --tool=callgrind (e.g. cors_policies one get 1200)",
+    )
     args = parser.parse_args()
+    if args.drive:
+        drive(args.drive[0], args.drive[1], args.drive[2], int(args.drive[3]))
+        return
     if args.layer_case:
         print(run_layer(args.layer_case, 2000, 25))
         return
@@ -315,6 +366,13 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                     request
                 ]
             print(f"| {label} | {what} | {value:.1f} | {value / floor[request]:.2f} | {versus} |")
+    tenants = [row for row in rows if row["policies"] == "tenants10000"]
+    if tenants and "get_tenant" in floor:
+        print()
+        print(
+            f"10,000 policies, allowed GET against the same path without CORS ({floor['get_tenant']:.1f} µs: "
+            f"another URL pattern than /bench/item): {tenants[0]['get'] / floor['get_tenant']:.2f}x"
+        )
     print()
     print("Snapshots, built once per change in each process:")
     print()

@@ -179,24 +179,32 @@ class Recorder:
 
     # -- the hot path --------------------------------------------------------------------------
 
-    def record(self, policy_id: int, origin: str, allowed: bool, reason: str = "", served: str = "") -> None:
+    def record(self, policy_id: int, origin: str, allowed: bool, reason: str = "", served: str = "") -> bool:
         """Count one request: ``served`` is empty for an enforced policy's verdict, else the verdict that
-        was served while this (report-only) policy's verdict differed."""
+        was served while this (report-only) policy's verdict differed.
+
+        Returns :meth:`flush_due` (from the clock read it took anyway): whether this request should write the
+        counters, with ``OBSERVE_FLUSH = "request"``."""
         if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
-            return
+            return self.flush_due()
         key = (policy_id, origin, allowed, reason, served)
         now = time.time()
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: half the cost, on every request
+        try:
             entry = self._entries.get(key)
-            if entry is not None:
+            if entry is None:
+                self._add(key, now)
+            else:
                 entry[0] += self.weight
                 entry[2] = now
                 bucket = entry[3]
                 if bucket is not None:  # its second request: it keeps its room from now on
                     del bucket.singletons[key]
                     entry[3] = None
-                return
-            self._add(key, now)
+        finally:
+            lock.release()
+        return self.flushes_on_requests and now >= self._next_flush
 
     def _add(self, key: Key, now: float) -> None:
         """A new key (under the lock; once per key and interval): stored if its (policy, verdict) has room.

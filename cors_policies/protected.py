@@ -125,15 +125,17 @@ def compute() -> ProtectedPaths:
     )
 
 
-_current: ProtectedPaths | None = None
+#: The protected paths once computed; None before the first use and after :func:`reset`. The middleware reads
+#: this attribute and calls :func:`current` only when it is None (a call costs more than the check it guards).
+computed: ProtectedPaths | None = None
 
 
 def current() -> ProtectedPaths:
     """The protected paths, computed on first use (a race computes the same value twice, harmlessly)."""
-    global _current
-    found = _current
+    global computed
+    found = computed
     if found is None:
-        found = _current = compute()
+        found = computed = compute()
     return found
 
 
@@ -141,8 +143,8 @@ def reset() -> None:
     """Forget the prefixes: done on ``setting_changed`` for ROOT_URLCONF and CORS_POLICIES (override_settings);
     call it yourself after assigning ROOT_URLCONF directly, as pytest-django's ``urls`` marker does (a setting
     read per request would cost the middleware more than the rest of this check)."""
-    global _current
-    _current = None
+    global computed
+    computed = None
 
 
 @receiver(setting_changed, dispatch_uid="cors_policies_protected_paths")

@@ -223,6 +223,27 @@ class TestRecorder:
         )
         assert [(message.id, message.msg) for message in check_settings()] == [("cors_policies.E013", problem)]
 
+    @pytest.mark.parametrize(("mode", "due"), [("request", True), ("manual", False), ("thread", False)])
+    def test_record_says_whether_a_request_should_write(
+        self, settings: Any, clock: FakeTime, monkeypatch: pytest.MonkeyPatch, mode: str, due: bool
+    ) -> None:
+        """record() returns flush_due() from the clock read it made anyway: the middleware reads the clock once."""
+        monkeypatch.setattr(observed, "_in_memory_database", lambda: False)
+        rec = configured(settings, OBSERVE_FLUSH=mode, OBSERVE_FLUSH_INTERVAL=60)
+        try:
+            assert rec.record(1, APP, True) is False
+            clock.now += 59.9
+            assert rec.record(1, APP, False, "origin") is False
+            clock.now += 0.1  # the interval has passed
+            assert rec.record(1, APP, True) is due
+            assert rec.flush_due() is due
+        finally:
+            rec.stop()
+        rec = configured(settings, OBSERVE_FLUSH=mode, OBSERVE_FLUSH_INTERVAL=60, OBSERVE_SAMPLE_RATE=0.0)
+        clock.now += 60
+        assert rec.record(1, APP, True) is due  # sampled out, and still told
+        assert rec.pending() == {}
+
     def test_switching_to_the_thread_starts_it_for_counts_already_waiting(
         self, settings: Any, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 from .decision import Decision, Refusal
 from .limits import MAX_REGEX_PATH_LENGTH
 from .policy import CompiledPolicy
-from .protocol import actual, preflight
+from .protocol import (
+    SHARED_ORIGIN_LENGTH,
+    SHARED_PREFLIGHT_LENGTH,
+    actual,
+    preflight,
+    shared_actual,
+    shared_preflight,
+)
 from .reasons import Reason
 from .tokens import printable
 
@@ -92,34 +99,76 @@ def decide(policy_set: PolicySet, request: RequestInfo, *, explain: bool = False
     an Origin (without one there is nothing to record) or when explaining; None when no report-only policy
     covers the path. ``explain=True`` fills ``explanation`` with why this policy applies (or none does), and names
     the path in the refusal of a path no policy covers (without it, that refusal says "the path").
+
+    Without ``explain``, the decision may be shared with other requests (:func:`~.protocol.shared_actual`): read
+    it, never change it.
     """
     path, method, origin, request_method, request_headers, private_network = request
     policy = policy_set.match(path)
-    if policy is None:
-        decision = None
-    elif method == "OPTIONS" and origin is not None and request_method is not None:  # request.preflight, inlined
-        decision = preflight(policy, origin, request_method, request_headers, private_network)
-    else:
-        decision = actual(policy, origin, method)
+    if policy is not None and policy_set.report_only is None and not explain:
+        # Most requests: a shared answer, nothing below changes it (_answer, inlined: every request pays this).
+        if method != "OPTIONS" or origin is None or request_method is None:
+            if origin is None or len(origin) <= SHARED_ORIGIN_LENGTH:
+                return shared_actual(policy, origin)
+            return actual(policy, origin, method)
+        if (request_headers is None or type(request_headers) is str) and len(origin) + len(request_method) + len(
+            request_headers or ""
+        ) <= SHARED_PREFLIGHT_LENGTH:  # _shareable_preflight, inlined
+            return shared_preflight(policy, origin, request_method, request_headers, private_network)
+        return preflight(policy, origin, request_method, request_headers, private_network)
+    is_preflight = method == "OPTIONS" and origin is not None and request_method is not None  # request.preflight
     reports = policy_set.report_only
     report = None
     if reports is not None and (origin is not None or explain):
         covering = reports.match(path)
         if covering is not None:
-            report = verdict(covering, request)
-    if decision is None:
-        if explain:
-            refusal = Refusal(_NO_POLICY, f"no policy covers {printable(path)}")
-            decision = Decision(None, request.preflight, False, refusals=(refusal,))
-        elif report is None:
-            # Shared and never changed: most requests of a site are on paths no policy covers.
-            return _UNCOVERED_PREFLIGHT if request.preflight else _UNCOVERED
+            report = _answer(covering, request, is_preflight)
+    if policy is not None:
+        if report is None and not explain:
+            return _answer(policy, request, is_preflight)  # shared: nothing below changes it
+        # Its own object: report_only and the explanation are set below.
+        if is_preflight:
+            assert origin is not None and request_method is not None
+            decision = preflight(policy, origin, request_method, request_headers, private_network)
         else:
-            decision = Decision(None, request.preflight, False, refusals=_UNCOVERED_REFUSAL)
+            decision = actual(policy, origin, method)
+    elif explain:
+        refusal = Refusal(_NO_POLICY, f"no policy covers {printable(path)}")
+        decision = Decision(None, is_preflight, False, refusals=(refusal,))
+    elif report is None:
+        # Shared and never changed: most requests of a site are on paths no policy covers.
+        return _UNCOVERED_PREFLIGHT if is_preflight else _UNCOVERED
+    else:
+        decision = Decision(None, is_preflight, False, refusals=_UNCOVERED_REFUSAL)
     decision.report_only = report
     if explain:
         decision.explanation.extend(explanation(policy_set, path, decision))
     return decision
+
+
+def _answer(policy: CompiledPolicy, request: RequestInfo, is_preflight: bool) -> Decision:
+    """What ``policy`` answers ``request``, shared with other requests when its values are short enough to be a
+    key (:data:`~.protocol.SHARED_ORIGIN_LENGTH`, :data:`~.protocol.SHARED_PREFLIGHT_LENGTH`); never to be changed."""
+    _, method, origin, request_method, request_headers, private_network = request
+    if is_preflight:
+        assert origin is not None and request_method is not None
+        if _shareable_preflight(origin, request_method, request_headers):
+            return shared_preflight(policy, origin, request_method, request_headers, private_network)
+        return preflight(policy, origin, request_method, request_headers, private_network)
+    if origin is None or len(origin) <= SHARED_ORIGIN_LENGTH:
+        return shared_actual(policy, origin)
+    return actual(policy, origin, method)
+
+
+def _shareable_preflight(origin: str, request_method: str, request_headers: str | None) -> bool:
+    """Whether a preflight's values can key a shared answer: the raw header value (not a list), all of them
+    within :data:`~.protocol.SHARED_PREFLIGHT_LENGTH` together."""
+    if request_headers is None:
+        return len(origin) + len(request_method) <= SHARED_PREFLIGHT_LENGTH
+    return (
+        type(request_headers) is str
+        and len(origin) + len(request_method) + len(request_headers) <= SHARED_PREFLIGHT_LENGTH
+    )
 
 
 _NO_POLICY: Final = Reason.NO_POLICY

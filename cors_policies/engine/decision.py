@@ -67,6 +67,9 @@ class Decision:
     #: asked it (the request has an Origin, or it is explained); never changes this decision's answer.
     report_only: Decision | None = None
     csrf_trusted: bool = False
+    #: What the middleware derived from this decision to write it (the headers of its preflight response), kept
+    #: for the next request that gets the same shared decision; never part of the answer, nor compared.
+    prepared: Any = field(default=None, compare=False, repr=False)
 
     @property
     def covered(self) -> bool:
